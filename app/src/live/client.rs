@@ -1,0 +1,141 @@
+//! The browser's socket: one per tab. Connects, hands each event to the handler, and reconnects
+//! with exponential backoff and jitter. After a reconnect the handler receives a local
+//! [`ServerEvent::Resync`], since events may have been missed while the socket was down.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+use web_sys::{MessageEvent, WebSocket};
+
+use super::protocol::{SOCKET_PATH, ServerEvent};
+
+type Handler = Rc<dyn Fn(ServerEvent)>;
+
+const BACKOFF_START_MS: f64 = 500.0;
+const BACKOFF_MAX_MS: f64 = 30_000.0;
+
+/// The tab's connection. Held here rather than in a signal: sockets are not `Send`, and exactly
+/// one exists per tab.
+struct Connection {
+    socket: Option<WebSocket>,
+    handler: Handler,
+    /// Failed attempts since the last open, for backoff.
+    failures: u32,
+    /// Whether a socket has ever opened; a later open means events may have been missed.
+    opened_before: bool,
+    /// Set by [`stop`]: no more reconnects.
+    stopped: bool,
+    /// Callbacks of the current socket, kept alive as long as it is.
+    callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+thread_local! {
+    static CONNECTION: RefCell<Option<Connection>> = const { RefCell::new(None) };
+}
+
+/// Opens the tab's socket, replacing any earlier one.
+pub fn start(handler: impl Fn(ServerEvent) + 'static) {
+    stop();
+    CONNECTION.with(|c| {
+        *c.borrow_mut() = Some(Connection {
+            socket: None,
+            handler: Rc::new(handler),
+            failures: 0,
+            opened_before: false,
+            stopped: false,
+            callbacks: Vec::new(),
+        })
+    });
+    connect();
+}
+
+/// Closes the socket for good (log-out, leaving the signed-in part of the app).
+pub fn stop() {
+    CONNECTION.with(|c| {
+        if let Some(mut conn) = c.borrow_mut().take() {
+            conn.stopped = true;
+            if let Some(socket) = conn.socket.take() {
+                socket.set_onclose(None);
+                // A close that fails means the socket is already gone, which is the goal.
+                socket.close().ok();
+            }
+        }
+    });
+}
+
+fn socket_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+    Some(format!("{scheme}://{}{SOCKET_PATH}", location.host().ok()?))
+}
+
+fn connect() {
+    let Some(url) = socket_url() else { return };
+    let socket = match WebSocket::new(&url) {
+        Ok(socket) => socket,
+        Err(_) => return reconnect_later(),
+    };
+
+    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(|_| {
+        let resync = CONNECTION.with(|c| {
+            let mut c = c.borrow_mut();
+            let conn = c.as_mut()?;
+            conn.failures = 0;
+            let resync = conn.opened_before;
+            conn.opened_before = true;
+            Some((resync, conn.handler.clone()))
+        });
+        if let Some((true, handler)) = resync {
+            handler(ServerEvent::Resync);
+        }
+    });
+    let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| {
+        let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) else {
+            return;
+        };
+        match serde_json::from_str::<ServerEvent>(&text) {
+            Ok(event) => {
+                let handler = CONNECTION.with(|c| c.borrow().as_ref().map(|c| c.handler.clone()));
+                if let Some(handler) = handler {
+                    handler(event);
+                }
+            }
+            // A newer server may send events this bundle does not know; skip them.
+            Err(e) => leptos::logging::warn!("unreadable socket event: {e}"),
+        }
+    });
+    let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(|_| reconnect_later());
+
+    socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+
+    CONNECTION.with(|c| {
+        if let Some(conn) = c.borrow_mut().as_mut() {
+            conn.socket = Some(socket);
+            conn.callbacks = vec![on_open, on_message, on_close];
+        }
+    });
+}
+
+/// Schedules the next attempt: 0.5 s doubling up to 30 s, each delay jittered to 50-100% so
+/// a restarted server is not hit by every tab at the same instant.
+fn reconnect_later() {
+    let delay = CONNECTION.with(|c| {
+        let mut c = c.borrow_mut();
+        let conn = c.as_mut().filter(|conn| !conn.stopped)?;
+        conn.socket = None;
+        conn.failures = conn.failures.saturating_add(1);
+        let exp = BACKOFF_START_MS * 2f64.powi(conn.failures.min(10) as i32 - 1);
+        Some(exp.min(BACKOFF_MAX_MS) * (0.5 + js_sys::Math::random() / 2.0))
+    });
+    let (Some(delay), Some(window)) = (delay, web_sys::window()) else { return };
+
+    let retry = Closure::once_into_js(connect);
+    // If the timer cannot be set the tab stays offline until reload; nothing else to do.
+    window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), delay as i32)
+        .ok();
+}

@@ -1,0 +1,11 @@
+//! Live updates: the socket protocol shared by every client, the server's fan-out hub, and the
+//! browser's socket client.
+
+pub mod protocol;
+pub mod state;
+
+#[cfg(feature = "ssr")]
+pub mod hub;
+
+#[cfg(feature = "hydrate")]
+pub mod client;

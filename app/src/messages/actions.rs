@@ -1,0 +1,98 @@
+//! Message operations on the server: check membership, apply the rules, store, publish.
+
+use super::rules::{check_client_id, clean_body};
+use super::store::{self, InsertError};
+use super::{HistoryPage, Message};
+use crate::error::AppError;
+use crate::ids::{MessageId, RoomId, UserId};
+use crate::live::protocol::ServerEvent;
+use crate::rooms::actions::require_member;
+use crate::state::{AppState, now_ms};
+
+/// Sends a message, or returns the one already sent under `client_id`.
+///
+/// The answer comes only after the commit, and only committed messages are published, so an
+/// acknowledged message survives a crash and a live one was really stored.
+pub async fn send(
+    state: &AppState,
+    author: UserId,
+    room: RoomId,
+    client_id: &str,
+    body: &str,
+) -> Result<Message, AppError> {
+    check_client_id(client_id)?;
+    require_member(state, room, author).await?;
+    let body = clean_body(body)?;
+
+    // A retry of a send that did commit: answer with the original.
+    if let Some(existing) = store::by_client_id(&state.db, author, client_id).await? {
+        return same_room(existing, room);
+    }
+
+    match store::insert(&state.db, room, author, client_id, &body, now_ms()).await {
+        Ok(message) => {
+            tracing::trace!(room_id = %room, seq = message.seq, "message stored");
+            state.hub.to_room(room, ServerEvent::MessageCreated { message: message.clone() });
+            Ok(message)
+        }
+        // Two copies of the same send raced and the other committed first.
+        Err(InsertError::DuplicateClientId) => {
+            let existing = store::by_client_id(&state.db, author, client_id).await?;
+            same_room(existing.ok_or(AppError::Internal)?, room)
+        }
+        Err(InsertError::Other(e)) => Err(e),
+    }
+}
+
+fn same_room(existing: Message, room: RoomId) -> Result<Message, AppError> {
+    if existing.room_id == room { Ok(existing) } else { Err(AppError::ClientIdReused) }
+}
+
+pub async fn history(
+    state: &AppState,
+    reader: UserId,
+    room: RoomId,
+    before_seq: Option<i64>,
+) -> Result<HistoryPage, AppError> {
+    require_member(state, room, reader).await?;
+    let (messages, has_more) = store::page(&state.db, room, before_seq).await?;
+    Ok(HistoryPage { messages, has_more })
+}
+
+/// The message, if the caller is a member of its room; `NotFound` otherwise.
+async fn visible(state: &AppState, id: MessageId, user: UserId) -> Result<Message, AppError> {
+    let message = store::by_id(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    require_member(state, message.room_id, user).await?;
+    Ok(message)
+}
+
+pub async fn edit(
+    state: &AppState,
+    user: UserId,
+    id: MessageId,
+    body: &str,
+) -> Result<Message, AppError> {
+    let message = visible(state, id, user).await?;
+    if message.author_id != user {
+        return Err(AppError::Forbidden);
+    }
+    let body = clean_body(body)?;
+
+    let edited = store::edit(&state.db, id, &body, now_ms()).await?.ok_or(AppError::MessageDeleted)?;
+
+    state.hub.to_room(edited.room_id, ServerEvent::MessageUpdated { message: edited.clone() });
+    Ok(edited)
+}
+
+pub async fn delete(state: &AppState, user: UserId, id: MessageId) -> Result<Message, AppError> {
+    let message = visible(state, id, user).await?;
+    if message.author_id != user {
+        return Err(AppError::Forbidden);
+    }
+
+    let deleted = store::delete(&state.db, id, now_ms()).await?;
+
+    tracing::debug!(room_id = %deleted.room_id, message_id = %id, "message deleted");
+    state.hub.to_room(deleted.room_id, ServerEvent::MessageUpdated { message: deleted.clone() });
+    Ok(deleted)
+}

@@ -1,0 +1,162 @@
+//! SQL for messages. Sequence numbers come from `rooms.last_seq`, bumped in the same
+//! transaction as the insert, so a failed send gives its number back and a room's messages are
+//! numbered 1, 2, 3... without gaps.
+
+use sqlx::SqlitePool;
+
+use super::{Message, PAGE_SIZE};
+use crate::error::AppError;
+use crate::ids::{MessageId, RoomId, UserId};
+
+macro_rules! select_message {
+    ($tail:literal) => {
+        concat!(
+            "SELECT m.id, m.room_id, m.seq, m.author_id, u.display_name AS author_name,
+                    m.client_id, m.body, m.created_at, m.edited_at, m.deleted_at
+             FROM messages m JOIN users u ON u.id = m.author_id ",
+            $tail
+        )
+    };
+}
+
+/// Why an insert did not happen.
+#[derive(Debug)]
+pub enum InsertError {
+    /// The author already used this client id; the caller reads that message instead.
+    DuplicateClientId,
+    Other(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for InsertError {
+    fn from(err: E) -> Self {
+        Self::Other(err.into())
+    }
+}
+
+/// Commits a new message at the room's next sequence number and returns it.
+pub async fn insert(
+    db: &SqlitePool,
+    room: RoomId,
+    author: UserId,
+    client_id: &str,
+    body: &str,
+    now: i64,
+) -> Result<Message, InsertError> {
+    let mut tx = db.begin().await.map_err(AppError::from)?;
+
+    // The UPDATE takes SQLite's write lock first, so concurrent sends to a room queue here
+    // rather than failing later when upgrading a read transaction.
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ?
+         RETURNING last_seq",
+    )
+    .bind(now)
+    .bind(room)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(AppError::from)?;
+
+    let inserted = sqlx::query_scalar(
+        "INSERT INTO messages (room_id, seq, author_id, client_id, body, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(room)
+    .bind(seq)
+    .bind(author)
+    .bind(client_id)
+    .bind(body)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await;
+    let id: MessageId = match inserted {
+        Ok(id) => id,
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(InsertError::DuplicateClientId);
+        }
+        Err(e) => return Err(e.into()),
+    };
+
+    let message = sqlx::query_as(select_message!("WHERE m.id = ?"))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(AppError::from)?;
+    tx.commit().await.map_err(AppError::from)?;
+    Ok(message)
+}
+
+pub async fn by_client_id(
+    db: &SqlitePool,
+    author: UserId,
+    client_id: &str,
+) -> Result<Option<Message>, AppError> {
+    let found = sqlx::query_as(select_message!("WHERE m.author_id = ? AND m.client_id = ?"))
+        .bind(author)
+        .bind(client_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(found)
+}
+
+pub async fn by_id(db: &SqlitePool, id: MessageId) -> Result<Option<Message>, AppError> {
+    let found = sqlx::query_as(select_message!("WHERE m.id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(found)
+}
+
+/// Up to [`PAGE_SIZE`] messages before `before_seq` (or the newest), in ascending order, and
+/// whether older ones exist.
+pub async fn page(
+    db: &SqlitePool,
+    room: RoomId,
+    before_seq: Option<i64>,
+) -> Result<(Vec<Message>, bool), AppError> {
+    let mut rows: Vec<Message> =
+        sqlx::query_as(select_message!("WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"))
+            .bind(room)
+            .bind(before_seq.unwrap_or(i64::MAX))
+            .bind(PAGE_SIZE + 1)
+            .fetch_all(db)
+            .await?;
+
+    let has_more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    rows.reverse();
+    Ok((rows, has_more))
+}
+
+/// Replaces the body of a live message. Returns `None` if the message is deleted: a tombstone
+/// is final, so the condition is part of the UPDATE rather than a check beforehand.
+pub async fn edit(
+    db: &SqlitePool,
+    id: MessageId,
+    body: &str,
+    now: i64,
+) -> Result<Option<Message>, AppError> {
+    let done = sqlx::query(
+        "UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL",
+    )
+    .bind(body)
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    by_id(db, id).await
+}
+
+/// Tombstones a message: the body is erased, the row and its sequence number stay.
+pub async fn delete(db: &SqlitePool, id: MessageId, now: i64) -> Result<Message, AppError> {
+    sqlx::query(
+        "UPDATE messages SET body = '', deleted_at = COALESCE(deleted_at, ?) WHERE id = ?",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db)
+    .await?;
+    by_id(db, id).await?.ok_or(AppError::NotFound)
+}

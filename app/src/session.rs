@@ -1,0 +1,75 @@
+//! Who is calling: the session cookie resolved to a user.
+//!
+//! tower-sessions keeps the session in the database. A session holds the user id and the
+//! user's `auth_version` at log-in; changing the password bumps the version, so every older
+//! session stops resolving at once without having to find and delete it.
+
+use tower_sessions::Session;
+
+use crate::error::AppError;
+use crate::ids::UserId;
+use crate::state::AppState;
+use crate::users::{User, store};
+
+const USER_ID: &str = "user_id";
+const AUTH_VERSION: &str = "auth_version";
+
+/// The signed-in user, or `None` for a visitor or a session that was revoked.
+pub async fn current_user(session: &Session, state: &AppState) -> Result<Option<User>, AppError> {
+    let Some(id) = session.get::<UserId>(USER_ID).await? else {
+        return Ok(None);
+    };
+    let version = session.get::<i64>(AUTH_VERSION).await?.unwrap_or(-1);
+    store::by_session(&state.db, id, version).await
+}
+
+/// Binds the session to a user under a fresh id, so a session id planted before log-in
+/// (fixation) is worthless after it.
+pub async fn begin(session: &Session, id: UserId, auth_version: i64) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(USER_ID, id).await?;
+    session.insert(AUTH_VERSION, auth_version).await?;
+    Ok(())
+}
+
+/// Keeps this session valid after the caller's own password change.
+pub async fn renew(session: &Session, auth_version: i64) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(AUTH_VERSION, auth_version).await?;
+    Ok(())
+}
+
+/// Deletes the session record, so the cookie the browser still holds is dead.
+pub async fn end(session: &Session) -> Result<(), AppError> {
+    session.flush().await?;
+    Ok(())
+}
+
+/// The state and session of the current server function call.
+pub async fn context() -> Result<(AppState, Session), AppError> {
+    let state = AppState::from_context()?;
+    let session = leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "session layer missing");
+        AppError::Internal
+    })?;
+    Ok((state, session))
+}
+
+/// The state and signed-in user of the current server function call, or `Unauthenticated`.
+pub async fn require_user() -> Result<(AppState, User), AppError> {
+    let (state, session) = context().await?;
+    let user = current_user(&session, &state).await?.ok_or(AppError::Unauthenticated)?;
+    Ok((state, user))
+}
+
+/// The client's address as the TCP peer. Behind a reverse proxy this is the proxy; trusting a
+/// forwarded header needs a configured proxy list, which Parley does not have yet.
+pub async fn client_ip() -> std::net::IpAddr {
+    use axum::extract::ConnectInfo;
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
+        Ok(ConnectInfo(addr)) => addr.ip(),
+        Err(_) => Ipv4Addr::UNSPECIFIED.into(),
+    }
+}

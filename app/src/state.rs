@@ -1,0 +1,40 @@
+//! Shared server state, handed to every server function and page render as Leptos context.
+
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+
+use crate::limits::RateLimits;
+use crate::live::hub::Hub;
+
+#[derive(Clone)]
+pub struct AppState {
+    /// The store of record. SQLite in WAL mode: many readers, one writer at a time.
+    pub db: SqlitePool,
+    /// Fan-out of committed events to open sockets; the only place events are published.
+    pub hub: Hub,
+    /// Per-IP and per-account attempt counters for log-in and sign-up.
+    pub limits: Arc<RateLimits>,
+}
+
+impl AppState {
+    pub fn new(db: SqlitePool, limits: RateLimits) -> Self {
+        Self { db, hub: Hub::new(), limits: Arc::new(limits) }
+    }
+
+    /// The state inside a server function or a server render.
+    pub fn from_context() -> Result<Self, crate::error::AppError> {
+        leptos::prelude::use_context::<Self>().ok_or_else(|| {
+            tracing::error!("AppState missing from Leptos context");
+            crate::error::AppError::Internal
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch: every timestamp Parley stores.
+pub fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,171 @@
+//! The signed-in layout: the sidebar of conversations beside the routed page, and the live
+//! state every signed-in screen shares.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::hooks::use_location;
+
+use super::widgets::LoadError;
+use crate::error::AppError;
+use crate::live::state::LiveState;
+use crate::rooms::api::list_my_rooms;
+use crate::rooms::{Room, RoomKind};
+use crate::users::User;
+use crate::users::api::current_user;
+
+/// The signed-in user, as context; settings update it after a profile change.
+#[derive(Clone, Copy)]
+pub struct Me(pub RwSignal<User>);
+
+#[component]
+pub fn SignedInLayout() -> impl IntoView {
+    let me = Resource::new(|| (), |_| current_user());
+
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(user)) => view! { <Workspace user /> }.into_any(),
+                    Ok(None) | Err(AppError::Unauthenticated) => {
+                        view! { <Redirect path="/login" /> }.into_any()
+                    }
+                    Err(error) => view! { <LoadError error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Workspace(user: User) -> impl IntoView {
+    let live = LiveState::new(user.id);
+    provide_context(live);
+    provide_context(Me(RwSignal::new(user)));
+
+    // Runs in the browser only, once hydrated: switch times to local and open the socket.
+    Effect::new(move |_| {
+        live.local_time.set(true);
+        #[cfg(feature = "hydrate")]
+        crate::live::client::start(move |event| live.apply(event));
+    });
+    on_cleanup(|| {
+        #[cfg(feature = "hydrate")]
+        crate::live::client::stop();
+    });
+
+    // On a phone only one pane fits: the sidebar on the home page, the page elsewhere.
+    let location = use_location();
+    let on_page = move || location.pathname.get() != "/";
+
+    view! {
+        <a class="skip" href="#main">"Skip to content"</a>
+        <div class="workspace" class:on-page=on_page>
+            <Sidebar />
+            <main id="main" class="main" tabindex="-1">
+                <Outlet />
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn Sidebar() -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    let Me(me) = expect_context::<Me>();
+    let rooms = Resource::new(move || live.rooms_changed.get(), |_| list_my_rooms());
+
+    view! {
+        <nav class="sidebar" aria-label="Conversations">
+            <header class="sidebar-head">
+                <a href="/" class="brand">"Parley"</a>
+                <a href="/settings" class="me" title="Account settings">
+                    <span class="visually-hidden">"Account settings for "</span>
+                    {move || me.get().display_name}
+                </a>
+            </header>
+            <div class="quick">
+                <A href="/browse">"Browse channels"</A>
+                <A href="/people">"New message"</A>
+            </div>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match rooms.await {
+                        Ok(list) => view! { <RoomList rooms=list /> }.into_any(),
+                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </nav>
+    }
+}
+
+#[component]
+fn RoomList(rooms: Vec<Room>) -> impl IntoView {
+    let (channels, direct): (Vec<Room>, Vec<Room>) =
+        rooms.into_iter().partition(|r| r.kind.is_channel());
+
+    view! {
+        <h2 class="section">"Channels"</h2>
+        <RoomLinks rooms=channels empty="No channels yet. Browse to join one." />
+        <h2 class="section">"Direct messages"</h2>
+        <RoomLinks rooms=direct empty="No conversations yet." />
+    }
+}
+
+#[component]
+fn RoomLinks(rooms: Vec<Room>, empty: &'static str) -> impl IntoView {
+    if rooms.is_empty() {
+        return view! { <p class="muted">{empty}</p> }.into_any();
+    }
+    view! {
+        <ul class="rooms">
+            {rooms
+                .into_iter()
+                .map(|room| {
+                    let href = format!("/r/{}", room.id);
+                    view! {
+                        <li>
+                            <A href=href>
+                                <span class="room-icon" aria-hidden="true">
+                                    {room_icon(room.kind)}
+                                </span>
+                                <span class="room-name">{room_label(&room)}</span>
+                            </A>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+pub fn room_icon(kind: RoomKind) -> &'static str {
+    match kind {
+        RoomKind::Public => "#",
+        RoomKind::Private => "🔒",
+        RoomKind::Direct => "@",
+        RoomKind::Group => "👥",
+    }
+}
+
+/// A room's name for display; a conversation whose other members all left is "Just you".
+pub fn room_label(room: &Room) -> String {
+    if room.name.is_empty() { "Just you".to_owned() } else { room.name.clone() }
+}
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    view! {
+        <Title text="" />
+        <div class="page narrow home">
+            <h1>"Welcome to Parley"</h1>
+            <p>"Pick a conversation on the left, or start something new."</p>
+            <p class="actions">
+                <a class="button" href="/browse">"Browse channels"</a>
+                <a class="button" href="/people">"Message someone"</a>
+            </p>
+        </div>
+    }
+}

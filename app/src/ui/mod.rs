@@ -1,0 +1,62 @@
+//! The app shell: HTML document, router, and the signed-in layout with its sidebar.
+
+pub mod layout;
+pub mod widgets;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::messages::view::RoomPage;
+use crate::rooms::pages::{BrowsePage, PeoplePage, RoomSettingsPage};
+use crate::users::pages::{LoginPage, SettingsPage, SignupPage};
+use layout::{HomePage, SignedInLayout};
+use widgets::NotFound;
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Every route renders fully on the server before the first byte (`SsrMode::Async`): pages
+/// work without JavaScript, and a signed-out visitor gets a real 302 to the log-in page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="parley" href="/pkg/parley.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Parley".to_owned() } else { format!("{page} · Parley") }
+        } />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/r/:id") view=RoomPage ssr=SsrMode::Async />
+                    <Route path=path!("/r/:id/settings") view=RoomSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/browse") view=BrowsePage ssr=SsrMode::Async />
+                    <Route path=path!("/people") view=PeoplePage ssr=SsrMode::Async />
+                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

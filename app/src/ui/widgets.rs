@@ -1,0 +1,60 @@
+//! Small pieces used by several screens.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::error::AppError;
+
+/// An action's error, announced to screen readers when it appears.
+#[component]
+pub fn ErrorNote(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    view! {
+        <p class="error" role="alert" aria-live="assertive">
+            {move || error.get().map(|e| e.to_string())}
+        </p>
+    }
+}
+
+/// The error of a server action's last result, if it failed.
+pub fn action_error<T, S>(value: S) -> Signal<Option<AppError>>
+where
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    Signal::derive(move || value.get().and_then(|r| r.err()))
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+
+    view! {
+        <Title text="Not found" />
+        <main class="page narrow">
+            <h1>"Not found"</h1>
+            <p>"There is nothing here, or it is not visible to you."</p>
+            <p><a href="/">"Back to your conversations"</a></p>
+        </main>
+    }
+}
+
+/// A failed load shown in place of the content it was for.
+#[component]
+pub fn LoadError(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = axum::http::StatusCode::from_u16(error.status()) {
+            response.set_status(status);
+        }
+    }
+
+    view! {
+        <div class="page narrow" role="alert">
+            <h1>{if error == AppError::NotFound { "Not found" } else { "Could not load this" }}</h1>
+            <p>{error.to_string()}</p>
+            <p><a href="/">"Back to your conversations"</a></p>
+        </div>
+    }
+}

@@ -1,0 +1,128 @@
+//! Build, run, lint and test Parley with one command: `cargo xtask <command>`.
+//!
+//! The xtask replaces `cargo leptos` so that nothing has to be installed from outside the
+//! registries: wasm-bindgen runs as a library pinned to the version in `Cargo.lock`, and
+//! `wasm-opt` and Playwright come from `end2end/`'s npm dependencies.
+//!
+//! # Layout
+//!
+//! - `main` parses the command line and composes the steps below.
+//! - `workspace` knows where things are: repo root, cargo's target dir, the site folder.
+//! - `process` runs child commands, echoing them and turning failures into errors.
+//! - `wasm` compiles the `frontend` crate and turns it into `pkg/parley.js` + `_bg.wasm`.
+//! - `site` assembles `target/site`: the wasm package, `public/` and the stylesheet.
+//! - `browser` makes sure Debian's Chromium is installed for Playwright.
+//! - `end2end` installs the npm dependencies and runs Playwright.
+//! - `lint` runs rustfmt and clippy for both targets.
+
+mod browser;
+mod end2end;
+mod lint;
+mod process;
+mod site;
+mod wasm;
+mod workspace;
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result};
+
+use crate::workspace::Workspace;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  build          build the browser bundle into target/site and the server binary
+  run [args]     build, then start the server from the repo root with [args]
+  test           build, run the Rust tests of app and server, then Playwright
+  e2e [args]     build, then only Playwright, passing [args] (e.g. a spec file or --grep)
+  lint           cargo fmt --check and clippy -D warnings for server and wasm targets";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let Some(command) = args.next() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest: Vec<String> = args.collect();
+
+    let outcome = match command.as_str() {
+        "build" => Workspace::locate().and_then(|ws| build(&ws)),
+        "run" => Workspace::locate().and_then(|ws| run(&ws, &rest)),
+        "test" => Workspace::locate().and_then(|ws| test(&ws)),
+        "e2e" => Workspace::locate().and_then(|ws| e2e(&ws, &rest)),
+        "lint" => Workspace::locate().and_then(|ws| lint::run(&ws)),
+        "help" | "-h" | "--help" => {
+            eprintln!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}` prints the whole context chain on one line: what failed, then why.
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Everything a browser session needs: the site folder and the server binary.
+fn build(ws: &Workspace) -> Result<()> {
+    site::build(ws)?;
+    build_server(ws)
+}
+
+fn build_server(ws: &Workspace) -> Result<()> {
+    process::step("building the server (release)");
+
+    // Leptos bakes LEPTOS_OUTPUT_NAME into the binary at compile time, and when it is set the
+    // page asks for `<name>.wasm` instead of the `parley_bg.wasm` that `wasm` writes. A value
+    // left in the shell by `cargo leptos` would silently break hydration, so drop it.
+    let mut cargo = process::cargo(ws);
+    cargo.args(["build", "--release", "-p", "server"]).env_remove("LEPTOS_OUTPUT_NAME");
+    process::run(&mut cargo)
+}
+
+/// Replaces this process with the server so that Ctrl-C and exit codes reach it directly.
+fn run(ws: &Workspace, args: &[String]) -> Result<()> {
+    build(ws)?;
+
+    let binary = ws.server_binary();
+    process::step(&format!("starting {}", binary.display()));
+    let error = Command::new(&binary).args(args).current_dir(ws.root()).exec();
+    Err(error).with_context(|| format!("could not start {}", binary.display()))
+}
+
+/// The whole suite in the order CI wants it: cheap failures first, Playwright last so that
+/// its summary ends the output.
+fn test(ws: &Workspace) -> Result<()> {
+    let chromium = browser::ensure_chromium()?;
+    end2end::ensure_node_modules(ws)?;
+    build(ws)?;
+
+    // Only `app` and `server`: a `--workspace` run would unify `app`'s `hydrate` feature (from
+    // `frontend`) with `ssr` and build a crate that exists in neither real binary. Plain
+    // `cargo test` rather than nextest so doctests run too and no extra tool is needed.
+    process::step("running the Rust tests of app and server");
+    let mut cargo = process::cargo(ws);
+    cargo.args(["test", "--release", "-p", "app", "-p", "server"]);
+    process::run(&mut cargo)?;
+
+    end2end::playwright(ws, &chromium, &[])
+}
+
+/// Playwright alone, for iterating on specs without rerunning the Rust tests.
+fn e2e(ws: &Workspace, args: &[String]) -> Result<()> {
+    let chromium = browser::ensure_chromium()?;
+    end2end::ensure_node_modules(ws)?;
+    build(ws)?;
+    end2end::playwright(ws, &chromium, args)
+}
