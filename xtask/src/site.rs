@@ -10,7 +10,7 @@
 use std::fs;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::process::step;
 use crate::wasm::{self, OUTPUT_NAME};
@@ -33,6 +33,12 @@ pub fn build(ws: &Workspace) -> Result<()> {
     copy_dir(&ws.root().join("public"), &site)?;
 
     let stylesheet = ws.root().join("style").join("main.css");
+    if !stylesheet.exists() {
+        bail!(
+            "{} is missing; the page links to it as pkg/{OUTPUT_NAME}.css",
+            stylesheet.display()
+        );
+    }
     let destination = pkg.join(format!("{OUTPUT_NAME}.css"));
     fs::copy(&stylesheet, &destination).with_context(|| {
         format!("could not copy {} to {}", stylesheet.display(), destination.display())

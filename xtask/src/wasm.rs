@@ -24,9 +24,10 @@ const TARGET: &str = "wasm32-unknown-unknown";
 /// Cargo profile in the root `Cargo.toml`: size over speed, LTO, abort on panic.
 const PROFILE: &str = "wasm-release";
 
-/// `wasm-opt` rejects any instruction whose feature is not enabled, and Rust 1.95's default
-/// wasm32 target features (plus wasm-bindgen's externref table) use all of these. Rust
-/// emits no `target_features` section for wasm-opt to detect them from, so they are listed.
+/// `wasm-opt` rejects any instruction whose feature is not enabled. These are the features
+/// Rust 1.95 enables by default for wasm32 (what `wasm-opt --print-features` reports for our
+/// module). wasm-opt could also read them from the module's `target_features` section, but
+/// naming them keeps the build working if a toolchain step ever drops that section.
 const WASM_OPT_ARGS: &[&str] = &[
     "-Oz",
     "--enable-bulk-memory",

@@ -60,7 +60,12 @@ fn Workspace(user: User) -> impl IntoView {
 
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
-        <div class="workspace" class:on-page=on_page>
+        // `data-hydrated` flips once the WASM app runs: browser tests wait for it before typing.
+        <div
+            class="workspace"
+            class:on-page=on_page
+            data-hydrated=move || live.local_time.get().to_string()
+        >
             <Sidebar />
             <main id="main" class="main" tabindex="-1">
                 <Outlet />

@@ -1,0 +1,155 @@
+// Two people sign up in two browser contexts, meet in a channel and a direct message, and see
+// each other's messages arrive live. Screenshots of the room view are kept as artifacts.
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const PASSWORD = 'correct horse battery';
+const SCREENSHOTS = path.join(__dirname, '..', 'test-results', 'screenshots');
+
+function unique(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+async function signUp(browser: Browser, username: string, displayName: string): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto('/signup');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Display name').fill(displayName);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await expect(page.getByRole('heading', { name: 'Welcome to Parley' })).toBeVisible();
+  await hydrated(page);
+  return page;
+}
+
+/// The app marks the workspace once the WASM bundle has taken over the server-rendered page.
+async function hydrated(page: Page) {
+  await expect(page.locator('.workspace')).toHaveAttribute('data-hydrated', 'true');
+}
+
+async function send(page: Page, text: string) {
+  const composer = page.getByLabel('Message', { exact: true });
+  await composer.fill(text);
+  await composer.press('Enter');
+  await expect(composer).toHaveValue('');
+}
+
+function timeline(page: Page) {
+  return page.getByRole('log', { name: 'Messages' });
+}
+
+test('two people chat live in a channel and in a direct message', async ({ browser }) => {
+  const annName = unique('ann');
+  const bobName = unique('bob');
+  const channel = unique('general-');
+  const ann = await signUp(browser, annName, 'Ann Example');
+  const bob = await signUp(browser, bobName, 'Bob Example');
+
+  // Ann creates a public channel.
+  await ann.getByRole('link', { name: 'Browse channels' }).first().click();
+  await ann.getByLabel('Name').fill(channel);
+  await ann.getByLabel('Topic (optional)').fill('Where everyone meets');
+  await ann.getByRole('button', { name: 'Create channel' }).click();
+  await expect(ann.getByRole('heading', { level: 1, name: channel })).toBeVisible();
+  await hydrated(ann);
+  const roomUrl = ann.url();
+
+  // Bob finds it in the directory and joins.
+  await bob.goto('/browse');
+  await bob.getByRole('listitem').filter({ hasText: channel }).getByRole('button', { name: 'Join' }).click();
+  await expect(bob.getByRole('heading', { level: 1, name: channel })).toBeVisible();
+  await expect(bob).toHaveURL(roomUrl);
+  await hydrated(bob);
+
+  // Messages travel both ways without a reload.
+  await send(ann, 'Hello from Ann');
+  await expect(timeline(ann).getByText('Hello from Ann')).toBeVisible();
+  await expect(timeline(bob).getByText('Hello from Ann')).toBeVisible();
+
+  const composer = bob.getByLabel('Message', { exact: true });
+  await composer.fill('Hi Ann');
+  await composer.press('Shift+Enter');
+  await composer.pressSequentially('second line');
+  await expect(composer).toHaveValue('Hi Ann\nsecond line');
+  await composer.press('Enter');
+  await expect(timeline(ann).getByText('second line')).toBeVisible();
+  await expect(timeline(ann).locator('.body', { hasText: 'Hi Ann' })).toHaveText('Hi Ann\nsecond line');
+
+  // User text is text, never markup.
+  await send(ann, '<img src=x onerror=alert(1)> <b>bold?</b>');
+  await expect(timeline(bob).getByText('<img src=x onerror=alert(1)> <b>bold?</b>')).toBeVisible();
+  await expect(timeline(bob).locator('b')).toHaveCount(0);
+
+  // Screenshots of the room view, desktop and phone width.
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await ann.setViewportSize({ width: 1280, height: 800 });
+  await ann.screenshot({ path: path.join(SCREENSHOTS, 'room-desktop.png') });
+  await ann.setViewportSize({ width: 375, height: 740 });
+  await expect(ann.getByRole('link', { name: 'Back to conversations' })).toBeVisible();
+  await ann.screenshot({ path: path.join(SCREENSHOTS, 'room-375.png') });
+  await ann.setViewportSize({ width: 1280, height: 800 });
+
+  // Ann opens a direct message with Bob from the people search.
+  await ann.goto(`/people?q=${bobName}`);
+  await hydrated(ann);
+  await ann.getByRole('listitem').filter({ hasText: bobName }).getByRole('button', { name: 'Message' }).click();
+  await expect(ann.getByRole('heading', { level: 1, name: 'Bob Example' })).toBeVisible();
+  const dmUrl = ann.url();
+  await hydrated(ann);
+  await send(ann, 'Just between us');
+
+  // The DM appears in Bob's sidebar live; opening it from either side is the same room.
+  await bob.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: 'Ann Example' }).click();
+  await expect(bob).toHaveURL(dmUrl);
+  await expect(timeline(bob).getByText('Just between us')).toBeVisible();
+  await bob.goto(`/people?q=${annName}`);
+  await bob.getByRole('listitem').filter({ hasText: annName }).getByRole('button', { name: 'Message' }).click();
+  await expect(bob).toHaveURL(dmUrl);
+  await hydrated(bob);
+  await send(bob, 'Got it');
+  await expect(timeline(ann).getByText('Got it')).toBeVisible();
+});
+
+test('the composer counts graphemes and refuses an over-long message', async ({ browser }) => {
+  const page = await signUp(browser, unique('cara'), 'Cara');
+  await page.goto('/browse');
+  await page.getByLabel('Name').fill(unique('limits-'));
+  await page.getByRole('button', { name: 'Create channel' }).click();
+  await hydrated(page);
+  const composer = page.getByLabel('Message', { exact: true });
+
+  await composer.fill('👍🏽'.repeat(4000));
+  await expect(page.locator('#composer-count')).toHaveText('0 characters left');
+  await composer.fill('a'.repeat(4001));
+
+  await expect(page.locator('#composer-count')).toHaveText('1 over the 4000 character limit');
+  await expect(page.getByRole('button', { name: 'Send' })).toBeDisabled();
+});
+
+test('logging in and reading a room work without JavaScript', async ({ browser }) => {
+  const username = unique('dan');
+  const setup = await signUp(browser, username, 'Dan');
+  const created = await setup.request.post('/api/create_channel', {
+    form: { name: unique('nojs-'), topic: '' },
+    maxRedirects: 0,
+  });
+  const roomId = await created.json();
+  await setup.request.post('/api/send_message', {
+    data: { room_id: roomId, client_id: 'nojs1', body: 'Readable without WASM' },
+  });
+
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/login$/);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('heading', { name: 'Welcome to Parley' })).toBeVisible();
+
+  await page.goto(`/r/${roomId}`);
+
+  await expect(timeline(page).getByText('Readable without WASM')).toBeVisible();
+});

@@ -1,0 +1,129 @@
+//! Configuration: one typed struct, read from the environment at start-up. A bad value fails
+//! start-up with the variable's name; every default is a named constant, listed in the README.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATA_DIR: &str = "data";
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+pub const DEFAULT_LOG: &str = "info,parley=debug,app=debug";
+pub const DEFAULT_LOGIN_PER_MINUTE: u32 = 10;
+pub const DEFAULT_SIGNUP_PER_HOUR: u32 = 20;
+/// Largest request body accepted, in bytes. A maximal message (4,000 graphemes of long emoji
+/// sequences, JSON-escaped) fits well inside it.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `PARLEY_ADDR`: where to listen.
+    pub addr: SocketAddr,
+    /// `PARLEY_DATA_DIR`: holds `parley.db` (and later media).
+    pub data_dir: PathBuf,
+    /// `PARLEY_DATABASE`: the SQLite file; defaults to `<data dir>/parley.db`.
+    pub database: PathBuf,
+    /// `PARLEY_SITE_ROOT`: the built bundle (`pkg/`) and public files.
+    pub site_root: String,
+    /// `PARLEY_LOG`: a tracing filter such as `info` or `app=debug`.
+    pub log: String,
+    /// `PARLEY_SECURE_COOKIES`: set `true` behind HTTPS so the session cookie is `Secure`.
+    pub secure_cookies: bool,
+    /// `PARLEY_ALLOWED_ORIGINS`: comma-separated origins allowed to post and open sockets,
+    /// besides the server's own (the request's Host).
+    pub allowed_origins: Vec<String>,
+    /// `PARLEY_LOGIN_PER_MINUTE`: log-in attempts per minute, per IP and per account.
+    pub login_per_minute: NonZeroU32,
+    /// `PARLEY_SIGNUP_PER_HOUR`: sign-ups per hour per IP.
+    pub signup_per_hour: NonZeroU32,
+    /// `PARLEY_MAX_BODY_BYTES`: request body limit.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    name: &'static str,
+    reason: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup`, so tests can configure without touching the process env.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &'static str, default: &str| lookup(name).unwrap_or(default.to_owned());
+        let data_dir = PathBuf::from(get("PARLEY_DATA_DIR", DEFAULT_DATA_DIR));
+        let database = lookup("PARLEY_DATABASE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("parley.db"));
+
+        Ok(Self {
+            addr: parse("PARLEY_ADDR", &get("PARLEY_ADDR", DEFAULT_ADDR))?,
+            data_dir,
+            database,
+            site_root: get("PARLEY_SITE_ROOT", DEFAULT_SITE_ROOT),
+            log: get("PARLEY_LOG", DEFAULT_LOG),
+            secure_cookies: parse("PARLEY_SECURE_COOKIES", &get("PARLEY_SECURE_COOKIES", "false"))?,
+            allowed_origins: get("PARLEY_ALLOWED_ORIGINS", "")
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+            login_per_minute: parse(
+                "PARLEY_LOGIN_PER_MINUTE",
+                &get("PARLEY_LOGIN_PER_MINUTE", &DEFAULT_LOGIN_PER_MINUTE.to_string()),
+            )?,
+            signup_per_hour: parse(
+                "PARLEY_SIGNUP_PER_HOUR",
+                &get("PARLEY_SIGNUP_PER_HOUR", &DEFAULT_SIGNUP_PER_HOUR.to_string()),
+            )?,
+            max_body_bytes: parse(
+                "PARLEY_MAX_BODY_BYTES",
+                &get("PARLEY_MAX_BODY_BYTES", &DEFAULT_MAX_BODY_BYTES.to_string()),
+            )?,
+        })
+    }
+}
+
+fn parse<T>(name: &'static str, raw: &str) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    raw.trim().parse().map_err(|e: T::Err| ConfigError { name, reason: format!("{raw:?}: {e}") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let config = Config::from_lookup(|_| None).unwrap();
+
+        assert_eq!(config.addr.to_string(), DEFAULT_ADDR);
+        assert_eq!(config.database, PathBuf::from("data/parley.db"));
+        assert!(!config.secure_cookies);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let err = Config::from_lookup(|name| (name == "PARLEY_ADDR").then(|| "nowhere".into()))
+            .unwrap_err();
+
+        assert!(err.to_string().starts_with("PARLEY_ADDR:"), "{err}");
+    }
+
+    #[test]
+    fn a_zero_rate_limit_is_refused() {
+        let err = Config::from_lookup(|name| {
+            (name == "PARLEY_LOGIN_PER_MINUTE").then(|| "0".into())
+        })
+        .unwrap_err();
+
+        assert!(err.to_string().contains("PARLEY_LOGIN_PER_MINUTE"), "{err}");
+    }
+}

@@ -1,0 +1,105 @@
+//! Every route and layer. Layers are listed outermost last, as axum applies them: a request
+//! meets tracing, then security headers, the body limit, the Origin check, sessions, and the
+//! error-status mapping before it reaches a handler.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::middleware;
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use app::limits::{RateConfig, RateLimits};
+use app::live::protocol::SOCKET_PATH;
+use app::state::AppState;
+use app::{App, shell};
+
+use crate::config::Config;
+use crate::security::Origins;
+use crate::{errors, gateway, health, security};
+
+/// Sessions idle this long expire.
+const SESSION_IDLE_DAYS: i64 = 30;
+/// How often expired sessions and idle rate-limit counters are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(60 * 10);
+
+/// Everything a handler may extract with `State`.
+#[derive(Clone, FromRef)]
+pub struct ServerState {
+    pub leptos: LeptosOptions,
+    pub app: AppState,
+    pub origins: Origins,
+}
+
+pub async fn build(config: &Config) -> anyhow::Result<Router> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let db = app::db::open(&config.database).await?;
+    let limits = RateLimits::new(RateConfig {
+        login_per_minute: config.login_per_minute,
+        signup_per_hour: config.signup_per_hour,
+    });
+    let app_state = AppState::new(db.clone(), limits);
+
+    let sessions = SqliteStore::new(db).with_table_name("sessions").map_err(anyhow::Error::msg)?;
+    sessions.migrate().await?;
+    spawn_sweeper(sessions.clone(), app_state.clone());
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("parley_session")
+        .with_secure(config.secure_cookies)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_IDLE_DAYS)));
+
+    let leptos = LeptosOptions::builder()
+        .output_name("parley")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build();
+    let origins = Origins(Arc::new(config.allowed_origins.clone()));
+    let state = ServerState { leptos: leptos.clone(), app: app_state.clone(), origins };
+
+    let context = move || provide_context(app_state.clone());
+    let routes = generate_route_list(App);
+    let router = Router::new()
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route(SOCKET_PATH, get(gateway::upgrade))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let leptos = leptos.clone();
+            move || shell(leptos.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(
+            context, shell,
+        ))
+        .layer(middleware::from_fn(errors::server_fn_status))
+        .layer(session_layer)
+        .layer(middleware::from_fn_with_state(state.origins.clone(), security::check_origin))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(middleware::from_fn(security::headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state);
+    Ok(router)
+}
+
+/// Deletes expired sessions and forgets idle rate-limit counters, forever.
+fn spawn_sweeper(sessions: SqliteStore, state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tick.tick().await;
+            if let Err(e) = sessions.delete_expired().await {
+                tracing::error!(error = %e, "deleting expired sessions failed");
+            }
+            state.limits.forget_idle();
+        }
+    });
+}
