@@ -92,6 +92,13 @@ where
                                 follow(&mut rooms, event);
                                 event.clone()
                             }
+                            Signal::SessionEnded(ended) => {
+                                if session.id().map(|id| id.to_string()).as_ref() != Some(ended) {
+                                    continue;
+                                }
+                                close(&mut sink, CLOSE_POLICY, "logged out").await;
+                                break;
+                            }
                             Signal::SessionsRevoked => {
                                 if still_valid(&session, &state).await {
                                     continue;

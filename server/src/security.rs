@@ -52,7 +52,7 @@ const FALLBACK_CSP: &str = "default-src 'none'; style-src 'self'; frame-ancestor
 /// pages and API answers carry one user's data.
 pub async fn headers(request: Request, next: Next) -> Response<Body> {
     let is_static = request.uri().path().starts_with("/pkg/")
-        || matches!(request.uri().path(), "/favicon.ico" | "/robots.txt");
+        || matches!(request.uri().path(), "/favicon.svg" | "/robots.txt");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
 

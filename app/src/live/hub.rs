@@ -29,6 +29,8 @@ pub enum Signal {
     Event(ServerEvent),
     /// The user's sessions were revoked (password change); sockets re-check their session.
     SessionsRevoked,
+    /// One session logged out; the sockets opened under it close.
+    SessionEnded(String),
 }
 
 #[derive(Debug)]
@@ -68,6 +70,10 @@ impl Hub {
 
     pub fn sessions_revoked(&self, user: UserId) {
         self.publish(Audience::User(user), Signal::SessionsRevoked);
+    }
+
+    pub fn session_ended(&self, user: UserId, session_id: String) {
+        self.publish(Audience::User(user), Signal::SessionEnded(session_id));
     }
 
     fn publish(&self, audience: Audience, signal: Signal) {

@@ -35,6 +35,11 @@ fn new_client_id() -> String {
     String::new()
 }
 
+/// Enter sends; Shift+Enter adds a line; Enter that confirms an IME composition does neither.
+pub fn is_send_key(ev: &leptos::ev::KeyboardEvent) -> bool {
+    ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing()
+}
+
 fn dispatch(item: Pending, pending: RwSignal<Vec<Pending>>, live: LiveState) {
     spawn_local(async move {
         let client_id = item.client_id.clone();
@@ -101,13 +106,18 @@ pub fn Composer(id: RoomId, pending: RwSignal<Vec<Pending>>) -> impl IntoView {
                 prop:value=text
                 on:input=move |ev| text.set(event_target_value(&ev))
                 on:keydown=move |ev| {
-                    if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                    if is_send_key(&ev) {
                         ev.prevent_default();
                         submit();
                     }
                 }
             ></textarea>
-            <span id="composer-count" class="count" class:over=move || left.get() < 0 aria-live="polite">
+            <span
+                id="composer-count"
+                class="count"
+                class:over=move || left.get() < 0
+                aria-live="polite"
+            >
                 {move || {
                     let left = left.get();
                     if left < 0 {

@@ -113,8 +113,9 @@ pub async fn page(
     room: RoomId,
     before_seq: Option<i64>,
 ) -> Result<(Vec<Message>, bool), AppError> {
-    let mut rows: Vec<Message> =
-        sqlx::query_as(select_message!("WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"))
+    let mut rows: Vec<Message> = sqlx::query_as(select_message!(
+        "WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
+    ))
             .bind(room)
             .bind(before_seq.unwrap_or(i64::MAX))
             .bind(PAGE_SIZE + 1)

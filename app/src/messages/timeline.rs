@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::api::{delete_message, edit_message, list_messages};
-use super::composer::Pending;
+use super::composer::{Pending, is_send_key, retry};
 use super::{HistoryPage, Message};
 use crate::error::AppError;
 use crate::ids::{MessageId, RoomId};
@@ -274,7 +274,7 @@ fn MessageItem(
                         on:keydown=move |ev| {
                             if ev.key() == "Escape" {
                                 editing.set(None);
-                            } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                            } else if is_send_key(&ev) {
                                 ev.prevent_default();
                                 save();
                             }
@@ -336,7 +336,7 @@ fn PendingItem(item: Pending, pending: RwSignal<Vec<Pending>>) -> impl IntoView 
                         <div class="tools visible">
                             <button
                                 type="button"
-                                on:click=move |_| super::composer::retry(retry_item.clone(), pending, live)
+                                on:click=move |_| retry(retry_item.clone(), pending, live)
                             >
                                 "Retry"
                             </button>

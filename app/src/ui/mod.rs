@@ -26,6 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -44,9 +45,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="parley" href="/pkg/parley.css" />
-        <Title formatter=|page: String| {
-            if page.is_empty() { "Parley".to_owned() } else { format!("{page} · Parley") }
-        } />
+        <Title formatter=title />
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
@@ -54,7 +53,11 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/r/:id") view=RoomPage ssr=SsrMode::Async />
-                    <Route path=path!("/r/:id/settings") view=RoomSettingsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/r/:id/settings")
+                        view=RoomSettingsPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/browse") view=BrowsePage ssr=SsrMode::Async />
                     <Route path=path!("/people") view=PeoplePage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
@@ -62,6 +65,14 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
+}
+
+/// "Room name · Parley". leptos_meta writes the server-rendered `<title>` without escaping it,
+/// so a room named `</title><meta …>` would become markup; escape it there. In the browser the
+/// title is set as text, so it stays as typed.
+fn title(page: String) -> String {
+    let full = if page.is_empty() { "Parley".to_owned() } else { format!("{page} · Parley") };
+    if cfg!(feature = "ssr") { full.replace('&', "&amp;").replace('<', "&lt;") } else { full }
 }
 
 /// The page's Content-Security-Policy. Scripts run only with this response's nonce (the

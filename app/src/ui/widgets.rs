@@ -50,9 +50,10 @@ pub fn LoadError(error: AppError) -> impl IntoView {
         }
     }
 
+    let heading = if error == AppError::NotFound { "Not found" } else { "Could not load this" };
     view! {
         <div class="page narrow" role="alert">
-            <h1>{if error == AppError::NotFound { "Not found" } else { "Could not load this" }}</h1>
+            <h1>{heading}</h1>
             <p>{error.to_string()}</p>
             <p><a href="/">"Back to your conversations"</a></p>
         </div>

@@ -48,8 +48,15 @@ pub async fn log_in(username: String, password: String) -> Result<(), AppError> 
 
 #[server(endpoint = "log_out")]
 pub async fn log_out() -> Result<(), AppError> {
-    let (_, session) = session::context().await?;
+    let (state, session) = session::context().await?;
+    let user = session::current_user(&session, &state).await?;
+    let id = session.id();
     session::end(&session).await?;
+
+    // Sockets opened under this session close now, not at their next request.
+    if let (Some(user), Some(id)) = (user, id) {
+        state.hub.session_ended(user.id, id.to_string());
+    }
     leptos_axum::redirect("/login");
     Ok(())
 }
