@@ -9,7 +9,9 @@
 //! - [`users`]: accounts, sessions, profiles, the user directory.
 //! - [`rooms`]: channels, direct and group messages, membership.
 //! - [`messages`]: sending, history, edits, deletes; the room screen.
-//! - [`live`]: the socket protocol, the server's fan-out hub, the browser's socket.
+//! - [`live`]: the socket protocol, the server's fan-out hub and presence, the browser's
+//!   socket and live state.
+//! - [`unreads`]: read markers and unread counts.
 //! - [`ui`]: the app shell, router and signed-in layout.
 //! - [`error`]: the one error type of the API and its HTTP statuses.
 //! - [`text`], [`time`]: rules for user text and dates used by several concepts.
@@ -27,6 +29,7 @@ pub mod rooms;
 pub mod text;
 pub mod time;
 pub mod ui;
+pub mod unreads;
 pub mod users;
 
 #[cfg(feature = "ssr")]

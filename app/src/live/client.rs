@@ -1,6 +1,6 @@
 //! The browser's socket: one per tab. Connects, hands each event to the handler, and reconnects
-//! with exponential backoff and jitter. After a reconnect the handler receives a local
-//! [`ServerEvent::Resync`], since events may have been missed while the socket was down.
+//! with exponential backoff and jitter. Every connection starts with the server's `Hello`, to
+//! which the live state answers with `Resume`, so nothing missed while down is lost.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{MessageEvent, WebSocket};
 
-use super::protocol::{SOCKET_PATH, ServerEvent};
+use super::protocol::{ClientFrame, SOCKET_PATH, ServerEvent};
 
 type Handler = Rc<dyn Fn(ServerEvent)>;
 
@@ -23,8 +23,6 @@ struct Connection {
     handler: Handler,
     /// Failed attempts since the last open, for backoff.
     failures: u32,
-    /// Whether a socket has ever opened; a later open means events may have been missed.
-    opened_before: bool,
     /// Set by [`stop`]: no more reconnects.
     stopped: bool,
     /// Callbacks of the current socket, kept alive as long as it is.
@@ -43,7 +41,6 @@ pub fn start(handler: impl Fn(ServerEvent) + 'static) {
             socket: None,
             handler: Rc::new(handler),
             failures: 0,
-            opened_before: false,
             stopped: false,
             callbacks: Vec::new(),
         })
@@ -79,17 +76,11 @@ fn connect() {
     };
 
     let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(|_| {
-        let resync = CONNECTION.with(|c| {
-            let mut c = c.borrow_mut();
-            let conn = c.as_mut()?;
-            conn.failures = 0;
-            let resync = conn.opened_before;
-            conn.opened_before = true;
-            Some((resync, conn.handler.clone()))
+        CONNECTION.with(|c| {
+            if let Some(conn) = c.borrow_mut().as_mut() {
+                conn.failures = 0;
+            }
         });
-        if let Some((true, handler)) = resync {
-            handler(ServerEvent::Resync);
-        }
     });
     let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| {
         let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) else {
@@ -106,7 +97,14 @@ fn connect() {
             Err(e) => leptos::logging::warn!("unreadable socket event: {e}"),
         }
     });
-    let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(|_| reconnect_later());
+    let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(|_| {
+        let handler = CONNECTION.with(|c| c.borrow().as_ref().map(|c| c.handler.clone()));
+        // Reported as the server's "reconnect" so the live state marks itself disconnected.
+        if let Some(handler) = handler {
+            handler(ServerEvent::Reconnect);
+        }
+        reconnect_later();
+    });
 
     socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -138,4 +136,38 @@ fn reconnect_later() {
     window
         .set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), delay as i32)
         .ok();
+}
+
+/// Sends a frame on the open socket; does nothing while disconnected.
+pub fn send(frame: &ClientFrame) {
+    let Ok(text) = serde_json::to_string(frame) else { return };
+    CONNECTION.with(|c| {
+        let c = c.borrow();
+        let Some(socket) = c.as_ref().and_then(|c| c.socket.as_ref()) else { return };
+        if socket.ready_state() == WebSocket::OPEN {
+            // A failed send means the socket is closing; its close handler reconnects.
+            socket.send_with_str(&text).ok();
+        }
+    });
+}
+
+/// Calls `on_visibility(visible)` when the tab is shown or hidden, and `on_online` when the
+/// browser regains its network. Registered once per signed-in page load.
+pub fn watch_page(on_visibility: impl Fn(bool) + 'static, on_online: impl Fn() + 'static) {
+    let Some(window) = web_sys::window() else { return };
+    let Some(document) = window.document() else { return };
+
+    let doc = document.clone();
+    let visibility = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        on_visibility(doc.visibility_state() == web_sys::VisibilityState::Visible)
+    });
+    let online = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_online());
+    // If registration fails the page still works; it only reports presence less precisely.
+    document
+        .add_event_listener_with_callback("visibilitychange", visibility.as_ref().unchecked_ref())
+        .ok();
+    window.add_event_listener_with_callback("online", online.as_ref().unchecked_ref()).ok();
+    // The listeners live as long as the page; the page owns them from here.
+    visibility.forget();
+    online.forget();
 }

@@ -3,17 +3,19 @@
 //!
 //! A single broadcast channel carries all events and each socket filters by its own room set.
 //! That costs each socket a look at every event, which is fine for one machine's worth of
-//! users; per-room channels would be the next step when it is not.
+//! users; per-room channels would be the next step when it is not. The channel is bounded: a
+//! socket that falls `CAPACITY` events behind gets `Lagged` and asks its client to resume,
+//! so a slow reader costs a resume, never unbounded memory.
 
 use std::sync::Arc;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::ids::{RoomId, UserId};
-use crate::live::protocol::ServerEvent;
+use crate::live::presence::PresenceRegistry;
+use crate::live::protocol::{PresenceStatus, ServerEvent};
 
-/// Events buffered per receiver. A socket this far behind is told to resync rather than
-/// growing memory.
+/// Events buffered for the slowest receiver.
 const CAPACITY: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +24,8 @@ pub enum Audience {
     Room(RoomId),
     /// Every socket of one user, whatever rooms it follows.
     User(UserId),
+    /// Every socket (presence).
+    Everyone,
 }
 
 #[derive(Clone, Debug)]
@@ -29,7 +33,7 @@ pub enum Signal {
     Event(ServerEvent),
     /// The user's sessions were revoked (password change); sockets re-check their session.
     SessionsRevoked,
-    /// One session logged out; the sockets opened under it close.
+    /// One session logged out; its sockets close.
     SessionEnded(String),
 }
 
@@ -42,6 +46,10 @@ pub struct Envelope {
 #[derive(Clone)]
 pub struct Hub {
     sender: broadcast::Sender<Arc<Envelope>>,
+    /// Flips to `true` once, when the server starts shutting down.
+    shutdown: Arc<watch::Sender<bool>>,
+    /// Open sockets per user, for online/away/offline.
+    pub presence: Arc<PresenceRegistry>,
 }
 
 impl Default for Hub {
@@ -53,11 +61,21 @@ impl Default for Hub {
 impl Hub {
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(CAPACITY);
-        Self { sender }
+        let (shutdown, _) = watch::channel(false);
+        Self { sender, shutdown: Arc::new(shutdown), presence: Arc::default() }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {
         self.sender.subscribe()
+    }
+
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Tells every socket to close with "restarting", so clients reconnect elsewhere or later.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
     }
 
     pub fn to_room(&self, room: RoomId, event: ServerEvent) {
@@ -66,6 +84,11 @@ impl Hub {
 
     pub fn to_user(&self, user: UserId, event: ServerEvent) {
         self.publish(Audience::User(user), Signal::Event(event));
+    }
+
+    pub fn presence_changed(&self, user: UserId, status: PresenceStatus, last_seen: Option<i64>) {
+        let event = ServerEvent::Presence { user_id: user, status, last_seen };
+        self.publish(Audience::Everyone, Signal::Event(event));
     }
 
     pub fn sessions_revoked(&self, user: UserId) {

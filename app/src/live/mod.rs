@@ -6,6 +6,8 @@ pub mod state;
 
 #[cfg(feature = "ssr")]
 pub mod hub;
+#[cfg(feature = "ssr")]
+pub mod presence;
 
 #[cfg(feature = "hydrate")]
 pub mod client;

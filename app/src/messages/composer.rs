@@ -1,17 +1,22 @@
 //! The composer: Enter sends, Shift+Enter adds a line. A sent message shows as pending until
-//! the server acknowledges it (after its commit); a failed one keeps its client id, so a retry
-//! can never post it twice.
+//! the server acknowledges it (after its commit). One that could not reach the server waits
+//! and is sent again, under the same client id, when the connection is back: the server
+//! answers a repeated id with the original message, so it is never posted twice.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::api::send_message;
 use super::rules::{MESSAGE_MAX, remaining};
+use crate::error::AppError;
 use crate::ids::RoomId;
-use crate::live::state::LiveState;
+use crate::live::protocol::ClientFrame;
+use crate::live::state::{LiveState, send};
 
 /// Show the count of characters left once fewer than this remain.
 const SHOW_REMAINING_BELOW: i64 = 500;
+/// While typing, tell the room again this often (ms); the indicator expires without it.
+const TYPING_REPEAT_MS: f64 = 3_000.0;
 
 /// A message this tab sent that the server has not acknowledged.
 #[derive(Clone, Debug, PartialEq)]
@@ -19,8 +24,16 @@ pub struct Pending {
     pub room_id: RoomId,
     pub client_id: String,
     pub body: String,
-    /// Why the last attempt failed; `None` while in flight.
-    pub error: Option<String>,
+    pub state: PendingState,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PendingState {
+    Sending,
+    /// The server could not be reached; sent again on reconnect.
+    Waiting,
+    /// The server refused it; the writer decides (retry or discard).
+    Failed(String),
 }
 
 #[cfg(feature = "hydrate")]
@@ -35,44 +48,87 @@ fn new_client_id() -> String {
     String::new()
 }
 
+#[cfg(feature = "hydrate")]
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn now_ms() -> f64 {
+    0.0
+}
+
 /// Enter sends; Shift+Enter adds a line; Enter that confirms an IME composition does neither.
 pub fn is_send_key(ev: &leptos::ev::KeyboardEvent) -> bool {
     ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing()
 }
 
-fn dispatch(item: Pending, pending: RwSignal<Vec<Pending>>, live: LiveState) {
+fn set_state(live: LiveState, client_id: &str, state: PendingState) {
+    live.pending.update(|p| {
+        if let Some(x) = p.iter_mut().find(|x| x.client_id == client_id) {
+            x.state = state;
+        }
+    });
+}
+
+fn dispatch(item: Pending, live: LiveState) {
+    set_state(live, &item.client_id, PendingState::Sending);
     spawn_local(async move {
         let client_id = item.client_id.clone();
         match send_message(item.room_id, item.client_id, item.body).await {
             Ok(message) => {
-                pending.update(|p| p.retain(|x| x.client_id != client_id));
+                live.pending.update(|p| p.retain(|x| x.client_id != client_id));
                 live.remember(message);
             }
-            Err(e) => pending.update(|p| {
-                if let Some(x) = p.iter_mut().find(|x| x.client_id == client_id) {
-                    x.error = Some(e.to_string());
-                }
-            }),
+            // No answer, or the server failed: worth sending again once reconnected.
+            Err(AppError::Internal) => set_state(live, &client_id, PendingState::Waiting),
+            Err(e) => set_state(live, &client_id, PendingState::Failed(e.to_string())),
         }
     });
 }
 
 /// Sends a failed message again under its original client id.
-pub fn retry(item: Pending, pending: RwSignal<Vec<Pending>>, live: LiveState) {
-    pending.update(|p| {
-        if let Some(x) = p.iter_mut().find(|x| x.client_id == item.client_id) {
-            x.error = None;
-        }
+pub fn retry(item: Pending, live: LiveState) {
+    dispatch(item, live);
+}
+
+/// Sends every message that is waiting for the connection.
+pub fn retry_waiting(live: LiveState) {
+    let waiting: Vec<Pending> = live.pending.with_untracked(|p| {
+        p.iter().filter(|x| x.state == PendingState::Waiting).cloned().collect()
     });
-    dispatch(Pending { error: None, ..item }, pending, live);
+    for item in waiting {
+        dispatch(item, live);
+    }
 }
 
 #[component]
-pub fn Composer(id: RoomId, pending: RwSignal<Vec<Pending>>) -> impl IntoView {
+pub fn Composer(id: RoomId) -> impl IntoView {
     let live = expect_context::<LiveState>();
     let text = RwSignal::new(String::new());
     let left = Memo::new(move |_| remaining(&text.read()));
     let can_send = move || left.get() >= 0 && !text.read().trim().is_empty();
+    let typing_sent_at = StoredValue::new(None::<f64>);
+
+    let stop_typing = move || {
+        if typing_sent_at.get_value().take().is_some() {
+            typing_sent_at.set_value(None);
+            send(ClientFrame::Typing { room_id: id, active: false });
+        }
+    };
+    let on_input = move |value: String| {
+        let empty = value.trim().is_empty();
+        text.set(value);
+        if empty {
+            return stop_typing();
+        }
+        let now = now_ms();
+        if typing_sent_at.get_value().is_none_or(|at| now - at > TYPING_REPEAT_MS) {
+            typing_sent_at.set_value(Some(now));
+            send(ClientFrame::Typing { room_id: id, active: true });
+        }
+    };
+    on_cleanup(stop_typing);
 
     let submit = move || {
         if !can_send() {
@@ -82,11 +138,12 @@ pub fn Composer(id: RoomId, pending: RwSignal<Vec<Pending>>) -> impl IntoView {
             room_id: id,
             client_id: new_client_id(),
             body: text.get_untracked(),
-            error: None,
+            state: PendingState::Sending,
         };
         text.set(String::new());
-        pending.update(|p| p.push(item.clone()));
-        dispatch(item, pending, live);
+        stop_typing();
+        live.pending.update(|p| p.push(item.clone()));
+        dispatch(item, live);
     };
 
     view! {
@@ -104,7 +161,7 @@ pub fn Composer(id: RoomId, pending: RwSignal<Vec<Pending>>) -> impl IntoView {
                 placeholder="Write a message…"
                 aria-describedby="composer-count"
                 prop:value=text
-                on:input=move |ev| text.set(event_target_value(&ev))
+                on:input=move |ev| on_input(event_target_value(&ev))
                 on:keydown=move |ev| {
                     if is_send_key(&ev) {
                         ev.prevent_default();

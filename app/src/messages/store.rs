@@ -76,6 +76,15 @@ pub async fn insert(
         Err(e) => return Err(e.into()),
     };
 
+    // The author has read their own message.
+    sqlx::query("UPDATE memberships SET last_read_seq = ? WHERE room_id = ? AND user_id = ?")
+        .bind(seq)
+        .bind(room)
+        .bind(author)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::from)?;
+
     let message = sqlx::query_as(select_message!("WHERE m.id = ?"))
         .bind(id)
         .fetch_one(&mut *tx)
@@ -83,6 +92,24 @@ pub async fn insert(
         .map_err(AppError::from)?;
     tx.commit().await.map_err(AppError::from)?;
     Ok(message)
+}
+
+/// Up to `limit` messages of `room` after `after_seq`, oldest first: what a socket missed.
+pub async fn after(
+    db: &SqlitePool,
+    room: RoomId,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<Message>, AppError> {
+    let rows = sqlx::query_as(select_message!(
+        "WHERE m.room_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
+    ))
+    .bind(room)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows)
 }
 
 pub async fn by_client_id(

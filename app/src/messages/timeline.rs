@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::api::{delete_message, edit_message, list_messages};
-use super::composer::{Pending, is_send_key, retry};
+use super::composer::{Pending, PendingState, is_send_key, retry};
 use super::{HistoryPage, Message};
 use crate::error::AppError;
 use crate::ids::{MessageId, RoomId};
@@ -83,8 +83,22 @@ fn merge(into: &mut BTreeMap<i64, Message>, message: &Message) {
 }
 
 #[component]
-pub fn Timeline(id: RoomId, page: HistoryPage, pending: RwSignal<Vec<Pending>>) -> impl IntoView {
+pub fn Timeline(id: RoomId, page: HistoryPage) -> impl IntoView {
     let live = expect_context::<LiveState>();
+
+    // This room is on screen: live delivery continues from the page just fetched, and what
+    // arrives is read.
+    live.history_loaded(id, page.messages.last().map(|m| m.seq));
+    live.viewing.set(Some(id));
+    on_cleanup(move || {
+        if live.viewing.get_untracked() == Some(id) {
+            live.viewing.set(None);
+        }
+    });
+    let pending = Memo::new(move |_| {
+        live.pending.with(|p| p.iter().filter(|x| x.room_id == id).cloned().collect::<Vec<_>>())
+    });
+
     let first_page = StoredValue::new(page.messages);
     let older = RwSignal::new(Vec::<Message>::new());
     let has_more = RwSignal::new(page.has_more);
@@ -205,10 +219,11 @@ pub fn Timeline(id: RoomId, page: HistoryPage, pending: RwSignal<Vec<Pending>>) 
                 />
                 <For
                     each=move || pending.get()
-                    key=|p| (p.client_id.clone(), p.error.clone())
-                    children=move |p| view! { <PendingItem item=p pending /> }
+                    key=|p| (p.client_id.clone(), p.state.clone())
+                    children=move |p| view! { <PendingItem item=p /> }
                 />
             </ol>
+            <p class="receipt muted small">{move || seen(live, id, &rows.read())}</p>
         </div>
     }
 }
@@ -317,26 +332,46 @@ fn MessageItem(
     }
 }
 
+/// "Seen" under a direct message once the other person read the newest message, if it is the
+/// viewer's own.
+fn seen(live: LiveState, room: RoomId, rows: &[Row]) -> &'static str {
+    let newest = rows.iter().rev().find_map(|row| match row {
+        Row::Message { message, .. } => Some(message),
+        Row::Day { .. } => None,
+    });
+    let Some(newest) = newest.filter(|m| m.author_id == live.me) else { return "" };
+    let read = live.receipts.with(|r| r.get(&room).and_then(|users| users.values().max().copied()));
+    if read.is_some_and(|seq| seq >= newest.seq) { "Seen" } else { "" }
+}
+
 #[component]
-fn PendingItem(item: Pending, pending: RwSignal<Vec<Pending>>) -> impl IntoView {
+fn PendingItem(item: Pending) -> impl IntoView {
     let live = expect_context::<LiveState>();
-    let failed = item.error.clone();
-    let busy = failed.is_none().to_string();
+    let pending = live.pending;
+    let busy = (item.state == PendingState::Sending).to_string();
     let retry_item = item.clone();
     let client_id = item.client_id.clone();
 
     view! {
         <li class="message own pending" aria-busy=busy>
             <p class="body">{item.body.clone()}</p>
-            {match failed {
-                None => view! { <span class="muted small">"Sending…"</span> }.into_any(),
-                Some(reason) => {
+            {match item.state {
+                PendingState::Sending => {
+                    view! { <span class="muted small">"Sending…"</span> }.into_any()
+                }
+                PendingState::Waiting => {
+                    view! {
+                        <span class="muted small">"Offline: sends when the connection is back"</span>
+                    }
+                        .into_any()
+                }
+                PendingState::Failed(reason) => {
                     view! {
                         <p class="error small">"Not sent: " {reason}</p>
                         <div class="tools visible">
                             <button
                                 type="button"
-                                on:click=move |_| retry(retry_item.clone(), pending, live)
+                                on:click=move |_| retry(retry_item.clone(), live)
                             >
                                 "Retry"
                             </button>

@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::api::list_messages;
-use super::composer::{Composer, Pending};
+use super::composer::Composer;
 use super::timeline::Timeline;
 use crate::error::AppError;
 use crate::ids::RoomId;
@@ -56,11 +56,9 @@ fn MemberView(id: RoomId) -> impl IntoView {
     let query = use_query_map();
     let before = move || query.read().get("before").and_then(|s| s.parse::<i64>().ok());
     let header = Resource::new(move || live.rooms_changed.get(), move |_| get_room(id));
-    let history = Resource::new(
-        move || (before(), live.resyncs.get()),
-        move |(before, _)| list_messages(id, before),
-    );
-    let pending = RwSignal::new(Vec::<Pending>::new());
+    let resets = move || live.resets.with(|r| r.get(&id).copied());
+    let history =
+        Resource::new(move || (before(), resets()), move |(before, _)| list_messages(id, before));
 
     view! {
         <div class="room">
@@ -72,12 +70,13 @@ fn MemberView(id: RoomId) -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading grow">"Loading messages…"</p> }>
                 {move || Suspend::new(async move {
                     match history.await {
-                        Ok(page) => view! { <Timeline id page pending /> }.into_any(),
+                        Ok(page) => view! { <Timeline id page /> }.into_any(),
                         Err(error) => view! { <LoadError error /> }.into_any(),
                     }
                 })}
             </Transition>
-            <Composer id pending />
+            <p class="typing" aria-live="polite">{move || live.typing_line(id)}</p>
+            <Composer id />
         </div>
     }
 }

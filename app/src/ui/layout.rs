@@ -9,7 +9,9 @@ use leptos_router::hooks::use_location;
 use super::widgets::LoadError;
 use crate::error::AppError;
 use crate::live::state::LiveState;
+use crate::messages::composer::retry_waiting;
 use crate::rooms::api::list_my_rooms;
+use crate::ids::RoomId;
 use crate::rooms::{Room, RoomKind};
 use crate::users::User;
 use crate::users::api::current_user;
@@ -39,15 +41,36 @@ pub fn SignedInLayout() -> impl IntoView {
 
 #[component]
 fn Workspace(user: User) -> impl IntoView {
-    let live = LiveState::new(user.id);
+    let live = LiveState::new(user.id, &user.username);
     provide_context(live);
     provide_context(Me(RwSignal::new(user)));
 
-    // Runs in the browser only, once hydrated: switch times to local and open the socket.
+    // Runs in the browser only, once hydrated: switch times to local, open the socket, and
+    // report presence as the tab is shown and hidden.
     Effect::new(move |_| {
         live.local_time.set(true);
         #[cfg(feature = "hydrate")]
-        crate::live::client::start(move |event| live.apply(event));
+        {
+            use crate::live::protocol::{ClientFrame, PresenceStatus};
+
+            crate::live::client::start(move |event| live.apply(event));
+            crate::live::client::watch_page(
+                move |visible| {
+                    let status = if visible { PresenceStatus::Online } else { PresenceStatus::Away };
+                    crate::live::state::send(ClientFrame::Presence { status });
+                    if let Some(room) = live.viewing.get_untracked().filter(|_| visible) {
+                        live.read_to_latest(room);
+                    }
+                },
+                move || retry_waiting(live),
+            );
+        }
+    });
+    // Every hello (first connect or reconnect) sends what waited for the connection.
+    Effect::new(move |_| {
+        if live.hellos.get() > 0 {
+            retry_waiting(live);
+        }
     });
     on_cleanup(|| {
         #[cfg(feature = "hydrate")]
@@ -129,6 +152,7 @@ fn RoomLinks(rooms: Vec<Room>, empty: &'static str) -> impl IntoView {
                 .into_iter()
                 .map(|room| {
                     let href = format!("/r/{}", room.id);
+                    let id = room.id;
                     view! {
                         <li>
                             <A href=href>
@@ -136,6 +160,7 @@ fn RoomLinks(rooms: Vec<Room>, empty: &'static str) -> impl IntoView {
                                     {room_icon(room.kind)}
                                 </span>
                                 <span class="room-name">{room_label(&room)}</span>
+                                <UnreadBadge room=id />
                             </A>
                         </li>
                     }
@@ -144,6 +169,30 @@ fn RoomLinks(rooms: Vec<Room>, empty: &'static str) -> impl IntoView {
         </ul>
     }
     .into_any()
+}
+
+/// The unread count of a room, and "@" when something unread mentions the viewer.
+#[component]
+fn UnreadBadge(room: RoomId) -> impl IntoView {
+    let live = expect_context::<LiveState>();
+    let counts = Memo::new(move |_| live.unread(room));
+
+    move || {
+        let (unread, mentions) = counts.get();
+        let mentioned = mentions > 0;
+        (unread > 0).then(|| {
+            let label = match (unread, mentions) {
+                (1, 0) => "1 unread message".to_owned(),
+                (n, 0) => format!("{n} unread messages"),
+                (n, m) => format!("{n} unread messages, {m} mentioning you"),
+            };
+            view! {
+                <span class="unread" class:mention=mentioned aria-label=label>
+                    {if mentions > 0 { format!("@{unread}") } else { unread.to_string() }}
+                </span>
+            }
+        })
+    }
 }
 
 pub fn room_icon(kind: RoomKind) -> &'static str {

@@ -129,6 +129,15 @@ pub async fn set_password(db: &SqlitePool, id: UserId, hash: &str) -> Result<i64
     Ok(version)
 }
 
+pub async fn set_last_seen(db: &SqlitePool, id: UserId, at: i64) -> Result<(), AppError> {
+    sqlx::query("UPDATE users SET last_seen_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_display_name(db: &SqlitePool, id: UserId, name: &str) -> Result<(), AppError> {
     sqlx::query("UPDATE users SET display_name = ? WHERE id = ?")
         .bind(name)

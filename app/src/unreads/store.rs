@@ -1,0 +1,59 @@
+//! Read markers and unread counts. A member's marker is the newest sequence number they have
+//! read; unread = the room's `last_seq` minus it, so counting never scans messages.
+
+use sqlx::SqlitePool;
+
+use crate::error::AppError;
+use crate::ids::{RoomId, UserId};
+use crate::live::protocol::UnreadState;
+
+/// Moves the member's read marker forward to `seq` (never past the room's newest message,
+/// never backwards). Returns the new marker if it moved.
+pub async fn mark_read(
+    db: &SqlitePool,
+    room: RoomId,
+    user: UserId,
+    seq: i64,
+) -> Result<Option<i64>, AppError> {
+    let moved = sqlx::query_scalar(
+        "UPDATE memberships
+         SET last_read_seq = MIN(?1, (SELECT last_seq FROM rooms WHERE id = ?2))
+         WHERE room_id = ?2 AND user_id = ?3
+           AND last_read_seq < MIN(?1, (SELECT last_seq FROM rooms WHERE id = ?2))
+         RETURNING last_read_seq",
+    )
+    .bind(seq)
+    .bind(room)
+    .bind(user)
+    .fetch_optional(db)
+    .await?;
+    Ok(moved)
+}
+
+/// Counters for every room of the user. Mentions are unread, undeleted messages by others
+/// that contain `@username`.
+pub async fn unreads_of(db: &SqlitePool, user: UserId) -> Result<Vec<UnreadState>, AppError> {
+    let rows: Vec<(RoomId, i64, i64, i64)> = sqlx::query_as(
+        "SELECT r.id, r.last_seq, m.last_read_seq,
+             (SELECT COUNT(*) FROM messages x
+              WHERE x.room_id = r.id AND x.seq > m.last_read_seq AND x.author_id != m.user_id
+                AND x.deleted_at IS NULL
+                AND instr(lower(x.body), '@' || u.username_key) > 0)
+         FROM memberships m
+         JOIN rooms r ON r.id = m.room_id
+         JOIN users u ON u.id = m.user_id
+         WHERE m.user_id = ?",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(room_id, last_seq, read_seq, mentions)| UnreadState {
+            room_id,
+            last_seq,
+            read_seq,
+            mentions,
+        })
+        .collect())
+}

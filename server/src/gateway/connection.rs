@@ -1,0 +1,375 @@
+//! One socket's state and loop: which rooms it follows, how far each room has been delivered,
+//! and what each hub event or client frame means for it.
+//!
+//! Per room, events leave in sequence order with no gaps. Sends commit in sequence order (the
+//! room's counter row is locked by each sending transaction), but two senders may publish in
+//! the opposite order. So a message that skips ahead of the cursor first pulls the skipped,
+//! already committed, messages from the database, and a message at or behind the cursor was
+//! already delivered and is dropped.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+use app::error::AppError;
+use app::ids::{RoomId, UserId};
+use app::live::hub::{Audience, Envelope, Signal};
+use app::live::protocol::{
+    ClientFrame, PROTOCOL_VERSION, PresenceStatus, RoomCursor, ServerEvent,
+};
+use app::messages::store as messages;
+use app::rooms::RoomKind;
+use app::state::{AppState, now_ms};
+use app::unreads::store as unreads;
+use app::users::User;
+
+use super::frames::{self, Refusal, close};
+
+/// Messages replayed per room on resume or gap; a longer gap gets `RoomReset`.
+pub const REPLAY_MAX: i64 = 500;
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// No frame (not even a pong) for this long and the peer is gone.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// Sustained client frames per second, and the burst allowed above it.
+const FRAMES_PER_SECOND: u32 = 20;
+const FRAME_BURST: u32 = 40;
+
+/// Who is on the other end.
+pub struct Peer {
+    pub user: User,
+    /// The session the socket was opened under; its log-out closes the socket.
+    pub session: tower_sessions::Session,
+    pub session_id: Option<String>,
+}
+
+/// What the loop does after handling one input.
+enum Step {
+    Send(Vec<ServerEvent>),
+    Close(Refusal),
+}
+
+struct Connection {
+    user: UserId,
+    name: String,
+    /// Rooms followed, each with the newest sequence delivered (`None` until the first).
+    cursors: HashMap<RoomId, Option<i64>>,
+    /// Whether this socket reported itself idle.
+    away: bool,
+}
+
+pub async fn run<W, R>(mut sink: W, mut stream: R, state: AppState, peer: Peer)
+where
+    W: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let user = peer.user.id;
+
+    // Subscribe before reading the room list, so an event published in between is not lost.
+    let mut events = state.hub.subscribe();
+    let mut shutdown = state.hub.shutdown_signal();
+    let rooms = match app::rooms::store::room_ids_of(&state.db, user).await {
+        Ok(rooms) => rooms,
+        Err(_) => return,
+    };
+    let mut conn = Connection {
+        user,
+        name: peer.user.display_name.clone(),
+        cursors: rooms.into_iter().map(|room| (room, None)).collect(),
+        away: false,
+    };
+    tracing::debug!(user_id = %user, rooms = conn.cursors.len(), "socket open");
+
+    // Greet, then tell the newcomer who is online, then tell everyone about the newcomer.
+    let mut greeting = vec![ServerEvent::Hello { version: PROTOCOL_VERSION, user_id: user }];
+    greeting.extend(state.hub.presence.snapshot().into_iter().map(|(user_id, status)| {
+        ServerEvent::Presence { user_id, status, last_seen: None }
+    }));
+    if let Some(status) = state.hub.presence.connected(user) {
+        state.hub.presence_changed(user, status, None);
+    }
+    let quota = Quota::per_second(NonZeroU32::new(FRAMES_PER_SECOND).expect("nonzero"))
+        .allow_burst(NonZeroU32::new(FRAME_BURST).expect("nonzero"));
+    let limiter: DefaultDirectRateLimiter = RateLimiter::direct(quota);
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+
+    let mut step = Step::Send(greeting);
+    let ending = loop {
+        match step {
+            Step::Send(outgoing) => {
+                if send_all(&mut sink, outgoing).await.is_err() {
+                    break None;
+                }
+            }
+            Step::Close(refusal) => break Some(refusal),
+        }
+
+        step = tokio::select! {
+            _ = shutdown.changed() => {
+                // Best effort: a peer that misses this still reconnects on the close.
+                if send_all(&mut sink, vec![ServerEvent::Reconnect]).await.is_err() {
+                    break None;
+                }
+                Step::Close(Refusal { code: close::RESTART, reason: "server restarting" })
+            }
+            received = events.recv() => match received {
+                Ok(envelope) => conn.route(&state, &peer, &envelope).await,
+                // This socket fell behind the hub's buffer. It may have missed any event, so
+                // re-read its rooms and have the client resume from what it holds.
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(user_id = %user, missed, "socket lagged; asking to resume");
+                    conn.reload_rooms(&state).await
+                }
+                Err(RecvError::Closed) => break None,
+            },
+            frame = stream.next() => {
+                last_heard = Instant::now();
+                match frame {
+                    None | Some(Ok(Message::Close(_))) => break None,
+                    Some(Err(error)) => match frames::refusal_for(error) {
+                        Some(refusal) => Step::Close(refusal),
+                        None => break None,
+                    },
+                    Some(Ok(Message::Text(text))) => {
+                        if limiter.check().is_err() {
+                            Step::Close(Refusal { code: close::POLICY, reason: "too many frames" })
+                        } else {
+                            match frames::decode(text.as_str()) {
+                                Ok(frame) => conn.handle(&state, frame).await,
+                                Err(refusal) => Step::Close(refusal),
+                            }
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => Step::Close(Refusal {
+                        code: close::UNSUPPORTED,
+                        reason: "binary frames are not used",
+                    }),
+                    // Pings are answered by the library; pongs only prove the peer is alive.
+                    Some(Ok(_)) => Step::Send(Vec::new()),
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > IDLE_TIMEOUT {
+                    Step::Close(Refusal { code: close::GOING_AWAY, reason: "idle timeout" })
+                } else if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break None;
+                } else {
+                    Step::Send(Vec::new())
+                }
+            }
+        };
+    };
+
+    if let Some(refusal) = ending {
+        tracing::debug!(user_id = %user, code = refusal.code, reason = refusal.reason, "closing");
+        let frame = CloseFrame { code: refusal.code, reason: refusal.reason.into() };
+        // The peer may already be gone; the socket is ending either way.
+        if sink.send(Message::Close(Some(frame))).await.is_err() {
+            tracing::trace!(user_id = %user, "close frame not delivered");
+        }
+    }
+    conn.disconnected(&state).await;
+    tracing::debug!(user_id = %user, "socket closed");
+}
+
+async fn send_all<W: Sink<Message> + Unpin>(
+    sink: &mut W,
+    events: Vec<ServerEvent>,
+) -> Result<(), ()> {
+    for event in events {
+        let text = serde_json::to_string(&event).map_err(|e| {
+            tracing::error!(error = %e, "event serialization failed");
+        })?;
+        sink.feed(Message::Text(text.into())).await.map_err(|_| ())?;
+    }
+    sink.flush().await.map_err(|_| ())
+}
+
+impl Connection {
+    /// What a hub envelope means for this socket.
+    async fn route(&mut self, state: &AppState, peer: &Peer, envelope: &Envelope) -> Step {
+        let for_me = match envelope.audience {
+            Audience::Room(room) => self.cursors.contains_key(&room),
+            Audience::User(id) => id == self.user,
+            Audience::Everyone => true,
+        };
+        if !for_me {
+            return Step::Send(Vec::new());
+        }
+        let event = match &envelope.signal {
+            Signal::Event(event) => event,
+            Signal::SessionsRevoked => {
+                return match app::session::current_user(&peer.session, state).await {
+                    Ok(Some(_)) => Step::Send(Vec::new()),
+                    _ => Step::Close(Refusal { code: close::POLICY, reason: "session ended" }),
+                };
+            }
+            Signal::SessionEnded(id) => {
+                return if peer.session_id.as_deref() == Some(id.as_str()) {
+                    Step::Close(Refusal { code: close::POLICY, reason: "logged out" })
+                } else {
+                    Step::Send(Vec::new())
+                };
+            }
+        };
+
+        match event {
+            ServerEvent::MessageCreated { message } => {
+                let (room, seq) = (message.room_id, message.seq);
+                self.in_order(state, room, seq, event.clone()).await
+            }
+            ServerEvent::Joined { room_id } => {
+                self.cursors.entry(*room_id).or_insert(None);
+                Step::Send(vec![event.clone()])
+            }
+            ServerEvent::Left { room_id } => {
+                self.cursors.remove(room_id);
+                Step::Send(vec![event.clone()])
+            }
+            ServerEvent::Typing { user_id, .. } if *user_id == self.user => Step::Send(Vec::new()),
+            _ => Step::Send(vec![event.clone()]),
+        }
+    }
+
+    /// Delivers a new message so that the room's stream stays gapless and in order.
+    async fn in_order(&mut self, state: &AppState, room: RoomId, seq: i64, event: ServerEvent) -> Step {
+        let Some(cursor) = self.cursors.get(&room).copied() else {
+            return Step::Send(Vec::new());
+        };
+        match cursor {
+            Some(delivered) if seq <= delivered => Step::Send(Vec::new()),
+            Some(delivered) if seq > delivered + 1 => {
+                let mut out = self.replay(state, room, delivered).await;
+                if self.cursors.get(&room).copied().flatten() < Some(seq) {
+                    self.cursors.insert(room, Some(seq));
+                    out.push(event);
+                }
+                Step::Send(out)
+            }
+            _ => {
+                self.cursors.insert(room, Some(seq));
+                Step::Send(vec![event])
+            }
+        }
+    }
+
+    /// Everything committed in `room` after `after`, oldest first, moving the cursor; or a
+    /// `RoomReset` when the gap is longer than [`REPLAY_MAX`].
+    async fn replay(&mut self, state: &AppState, room: RoomId, after: i64) -> Vec<ServerEvent> {
+        let missed = match messages::after(&state.db, room, after, REPLAY_MAX + 1).await {
+            Ok(missed) => missed,
+            Err(_) => return vec![ServerEvent::RoomReset { room_id: room }],
+        };
+        if missed.len() as i64 > REPLAY_MAX {
+            let newest = missed.last().map(|m| m.seq);
+            self.cursors.insert(room, newest);
+            return vec![ServerEvent::RoomReset { room_id: room }];
+        }
+        if let Some(last) = missed.last() {
+            self.cursors.insert(room, Some(last.seq));
+        } else {
+            self.cursors.insert(room, Some(after));
+        }
+        missed.into_iter().map(|message| ServerEvent::MessageCreated { message }).collect()
+    }
+
+    /// After a lag: the membership may have changed unseen; keep cursors of rooms still held.
+    async fn reload_rooms(&mut self, state: &AppState) -> Step {
+        if let Ok(rooms) = app::rooms::store::room_ids_of(&state.db, self.user).await {
+            let old = std::mem::take(&mut self.cursors);
+            self.cursors =
+                rooms.into_iter().map(|room| (room, old.get(&room).copied().flatten())).collect();
+        }
+        Step::Send(vec![ServerEvent::Resync])
+    }
+
+    async fn handle(&mut self, state: &AppState, frame: ClientFrame) -> Step {
+        let result = match frame {
+            ClientFrame::Resume { rooms } => self.resume(state, rooms).await,
+            ClientFrame::Typing { room_id, active } => {
+                if self.cursors.contains_key(&room_id) {
+                    let name = self.name.clone();
+                    let typing = ServerEvent::Typing { room_id, user_id: self.user, name, active };
+                    state.hub.to_room(room_id, typing);
+                }
+                Ok(Vec::new())
+            }
+            ClientFrame::Read { room_id, seq } => self.read(state, room_id, seq).await,
+            ClientFrame::Presence { status } => {
+                let away = status == PresenceStatus::Away;
+                if away != self.away {
+                    self.away = away;
+                    if let Some(status) = state.hub.presence.set_away(self.user, away) {
+                        state.hub.presence_changed(self.user, status, None);
+                    }
+                }
+                Ok(Vec::new())
+            }
+        };
+        match result {
+            Ok(events) => Step::Send(events),
+            // A store failure was logged where it happened; the client can resume again.
+            Err(_) => Step::Send(vec![ServerEvent::Resync]),
+        }
+    }
+
+    /// Replays what the client missed in each room it names, then sends unread counters.
+    /// Rooms the user is not in are skipped silently, as if they did not exist.
+    async fn resume(
+        &mut self,
+        state: &AppState,
+        rooms: Vec<RoomCursor>,
+    ) -> Result<Vec<ServerEvent>, AppError> {
+        let mut out = Vec::new();
+        for RoomCursor { room_id, seq } in rooms.into_iter().take(self.cursors.len()) {
+            if !self.cursors.contains_key(&room_id) {
+                continue;
+            }
+            out.extend(self.replay(state, room_id, seq.max(0)).await);
+        }
+        out.push(ServerEvent::Unreads { rooms: unreads::unreads_of(&state.db, self.user).await? });
+        Ok(out)
+    }
+
+    async fn read(
+        &mut self,
+        state: &AppState,
+        room: RoomId,
+        seq: i64,
+    ) -> Result<Vec<ServerEvent>, AppError> {
+        if !self.cursors.contains_key(&room) {
+            return Ok(Vec::new());
+        }
+        let Some(read) = unreads::mark_read(&state.db, room, self.user, seq).await? else {
+            return Ok(Vec::new());
+        };
+
+        state.hub.to_user(self.user, ServerEvent::ReadMarker { room_id: room, seq: read });
+        let standing = app::rooms::store::standing(&state.db, room, self.user).await?;
+        if matches!(standing, Some((RoomKind::Direct, _))) {
+            let receipt = ServerEvent::ReadReceipt { room_id: room, user_id: self.user, seq: read };
+            state.hub.to_room(room, receipt);
+        }
+        Ok(Vec::new())
+    }
+
+    async fn disconnected(&self, state: &AppState) {
+        let Some(status) = state.hub.presence.disconnected(self.user, self.away) else {
+            return;
+        };
+        let last_seen = (status == PresenceStatus::Offline).then(now_ms);
+        if let Some(at) = last_seen {
+            if app::users::store::set_last_seen(&state.db, self.user, at).await.is_err() {
+                tracing::debug!(user_id = %self.user, "last seen not stored");
+            }
+        }
+        state.hub.presence_changed(self.user, status, last_seen);
+    }
+}
