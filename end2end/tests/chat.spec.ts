@@ -1,44 +1,12 @@
 // Two people sign up in two browser contexts, meet in a channel and a direct message, and see
 // each other's messages arrive live. Screenshots of the room view are kept as artifacts.
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const PASSWORD = 'correct horse battery';
+import { PASSWORD, hydrated, send, signUp, timeline, unique } from './helpers';
+
 const SCREENSHOTS = path.join(__dirname, '..', 'test-results', 'screenshots');
-
-function unique(prefix: string): string {
-  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-}
-
-async function signUp(browser: Browser, username: string, displayName: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto('/signup');
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Display name').fill(displayName);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page.getByRole('heading', { name: 'Welcome to Parley' })).toBeVisible();
-  await hydrated(page);
-  return page;
-}
-
-/// The app marks the workspace once the WASM bundle has taken over the server-rendered page.
-async function hydrated(page: Page) {
-  await expect(page.locator('.workspace')).toHaveAttribute('data-hydrated', 'true');
-}
-
-async function send(page: Page, text: string) {
-  const composer = page.getByLabel('Message', { exact: true });
-  await composer.fill(text);
-  await composer.press('Enter');
-  await expect(composer).toHaveValue('');
-}
-
-function timeline(page: Page) {
-  return page.getByRole('log', { name: 'Messages' });
-}
 
 test('two people chat live in a channel and in a direct message', async ({ browser }) => {
   const annName = unique('ann');

@@ -19,25 +19,59 @@ pub mod security;
 pub mod shutdown;
 pub mod telemetry;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
 use config::Config;
 
-/// Opens the store and serves on `listener` until `shutdown` completes.
+/// Longest wait for open requests and sockets to finish once shutdown starts.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens the store and serves on `listener` until `shutdown` completes, then drains: stop
+/// accepting, tell every socket to reconnect (close 1012), let requests finish, exit.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let router = router::build(&config).await?;
+    let (router, state) = router::build(&config).await?;
+    let hub = state.hub.clone();
+    let mut stopping = hub.shutdown_signal();
+    let drain = {
+        let hub = hub.clone();
+        async move {
+            shutdown.await;
+            hub.shut_down();
+        }
+    };
 
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(drain)
+        .into_future();
+    let deadline = async {
+        if stopping.wait_for(|stopping| *stopping).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(DRAIN_TIMEOUT).await;
+    };
+    tokio::select! {
+        result = server => result?,
+        () = deadline => tracing::warn!("drain timed out; exiting with requests open"),
+    }
 
+    // Upgraded sockets are not tracked by the HTTP server: give them a moment to send their
+    // close frames, which they do as soon as the hub says so.
+    let sockets_gone = async {
+        while !hub.presence.snapshot().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(1), sockets_gone).await.is_err() {
+        tracing::warn!("some sockets did not close in time");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -39,7 +39,8 @@ pub struct ServerState {
     pub origins: Origins,
 }
 
-pub async fn build(config: &Config) -> anyhow::Result<Router> {
+/// The router, and the state behind it (the caller needs its hub to shut down).
+pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
     std::fs::create_dir_all(&config.data_dir)?;
     let db = app::db::open(&config.database).await?;
     let limits = RateLimits::new(RateConfig {
@@ -67,7 +68,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Router> {
     let origins = Origins(Arc::new(config.allowed_origins.clone()));
     let state = ServerState { leptos: leptos.clone(), app: app_state.clone(), origins };
 
-    let context = move || provide_context(app_state.clone());
+    let context = {
+        let app_state = app_state.clone();
+        move || provide_context(app_state.clone())
+    };
     let routes = generate_route_list(App);
     let router = Router::new()
         .route("/healthz", get(health::live))
@@ -87,7 +91,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Router> {
         .layer(middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state);
-    Ok(router)
+    Ok((router, app_state))
 }
 
 /// Deletes expired sessions and forgets idle rate-limit counters, forever.

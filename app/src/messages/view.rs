@@ -14,9 +14,9 @@ use crate::ids::RoomId;
 use crate::live::state::LiveState;
 use crate::rooms::api::{JoinRoom, get_room};
 use crate::rooms::pages::room_param;
-use crate::rooms::{Access, RoomDetail};
+use crate::rooms::{Access, RoomDetail, RoomKind};
 use crate::ui::layout::{room_icon, room_label};
-use crate::ui::widgets::{ErrorNote, LoadError, NotFound, action_error};
+use crate::ui::widgets::{ErrorNote, LoadError, NotFound, PresenceNote, action_error};
 
 #[component]
 pub fn RoomPage() -> impl IntoView {
@@ -85,6 +85,11 @@ fn MemberView(id: RoomId) -> impl IntoView {
 fn RoomHeader(detail: RoomDetail) -> impl IntoView {
     let room = detail.room;
     let name = room_label(&room);
+    let live = expect_context::<LiveState>();
+    // A direct message shows whether the other person is around.
+    let other = (room.kind == RoomKind::Direct)
+        .then(|| detail.members.iter().find(|m| m.user.id != live.me).cloned())
+        .flatten();
     let members = match detail.members.len() {
         1 => "1 member".to_owned(),
         n => format!("{n} members"),
@@ -101,6 +106,7 @@ fn RoomHeader(detail: RoomDetail) -> impl IntoView {
                     {name}
                 </h1>
                 <p class="topic">{room.topic}</p>
+                {other.map(|m| view! { <PresenceNote user=m.user.id last_seen=m.last_seen /> })}
             </div>
             <a class="button" href=format!("/r/{}/settings", room.id)>
                 {members}

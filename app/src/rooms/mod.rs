@@ -65,6 +65,8 @@ pub struct Room {
 pub struct Member {
     pub user: User,
     pub role: Role,
+    /// When the member's last socket closed, if ever.
+    pub last_seen: Option<i64>,
 }
 
 /// How the viewer stands with a room.

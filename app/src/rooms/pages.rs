@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::ids::{RoomId, UserId};
 use crate::live::state::LiveState;
 use crate::ui::layout::{room_icon, room_label};
-use crate::ui::widgets::{ErrorNote, LoadError, NotFound, action_error};
+use crate::ui::widgets::{ErrorNote, LoadError, NotFound, PresenceNote, action_error};
 use crate::users::User;
 use crate::users::api::search_users;
 
@@ -337,6 +337,7 @@ fn MemberList(members: Vec<Member>) -> impl IntoView {
                             " "
                             <span class="muted">"@" {m.user.username}</span>
                             {role.map(|r| view! { <span class="badge">{r}</span> })}
+                            <PresenceNote user=m.user.id last_seen=m.last_seen />
                         </li>
                     }
                 })

@@ -148,11 +148,12 @@ struct MemberRow {
     username: String,
     display_name: String,
     role: Role,
+    last_seen_at: Option<i64>,
 }
 
 pub async fn members(db: &SqlitePool, room: RoomId) -> Result<Vec<Member>, AppError> {
     let rows: Vec<MemberRow> = sqlx::query_as(
-        "SELECT u.id, u.username, u.display_name, m.role FROM memberships m
+        "SELECT u.id, u.username, u.display_name, m.role, u.last_seen_at FROM memberships m
          JOIN users u ON u.id = m.user_id WHERE m.room_id = ?
          ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END,
                   u.display_name COLLATE NOCASE",
@@ -165,6 +166,7 @@ pub async fn members(db: &SqlitePool, room: RoomId) -> Result<Vec<Member>, AppEr
         .map(|r| Member {
             user: User { id: r.id, username: r.username, display_name: r.display_name },
             role: r.role,
+            last_seen: r.last_seen_at,
         })
         .collect())
 }

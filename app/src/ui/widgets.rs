@@ -59,3 +59,35 @@ pub fn LoadError(error: AppError) -> impl IntoView {
         </div>
     }
 }
+
+/// "online", "away", or "last seen 3 Dec 2026 14:05", kept current by the socket.
+#[component]
+pub fn PresenceNote(user: crate::ids::UserId, last_seen: Option<i64>) -> impl IntoView {
+    use crate::live::protocol::PresenceStatus;
+    use crate::live::state::LiveState;
+
+    let live = expect_context::<LiveState>();
+    let status = move || {
+        live.presence.with(|p| p.get(&user).copied()).unwrap_or((PresenceStatus::Offline, None))
+    };
+    let class = move || match status().0 {
+        PresenceStatus::Online => "presence online",
+        PresenceStatus::Away => "presence away",
+        PresenceStatus::Offline => "presence",
+    };
+    let text = move || match status() {
+        (PresenceStatus::Online, _) => "online".to_owned(),
+        (PresenceStatus::Away, _) => "away".to_owned(),
+        (PresenceStatus::Offline, seen) => match seen.or(last_seen) {
+            Some(ms) => {
+                let at = crate::time::DateParts::utc(ms);
+                #[cfg(feature = "hydrate")]
+                let at = if live.local_time.get() { crate::time::DateParts::local(ms) } else { at };
+                format!("last seen {} {}", at.day_label(), at.clock())
+            }
+            None => "offline".to_owned(),
+        },
+    };
+
+    view! { <span class=class>{text}</span> }
+}

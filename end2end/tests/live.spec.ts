@@ -1,0 +1,73 @@
+// Live state across browser contexts: typing indicators, unread badges, and a context that
+// goes offline and comes back without losing or doubling anything.
+import { expect, test } from '@playwright/test';
+
+import { createChannel, joinChannel, send, signUp, timeline, unique } from './helpers';
+
+test('typing and unread badges show in the other context', async ({ browser }) => {
+  const channel = unique('typing-');
+  const ann = await signUp(browser, unique('ann'), 'Ann Typist');
+  const bob = await signUp(browser, unique('bob'), 'Bob Reader');
+  const roomUrl = await createChannel(ann, channel);
+  await joinChannel(bob, channel);
+
+  await ann.getByLabel('Message', { exact: true }).pressSequentially('I am writi');
+
+  await expect(bob.getByText('Ann Typist is typing…')).toBeVisible();
+
+  // Bob looks elsewhere; Ann's next message becomes an unread badge in his sidebar.
+  await bob.getByRole('link', { name: 'Parley', exact: true }).click();
+  await expect(bob.getByRole('heading', { name: 'Welcome to Parley' })).toBeVisible();
+  await ann.getByLabel('Message', { exact: true }).fill('');
+  await send(ann, 'Are you there?');
+  const link = bob.getByRole('navigation', { name: 'Conversations' }).getByRole('link', {
+    name: channel,
+  });
+  await expect(link.locator('.unread')).toHaveText('1');
+
+  // Reading the room clears it.
+  await link.click();
+  await expect(bob).toHaveURL(roomUrl);
+  await expect(timeline(bob).getByText('Are you there?')).toBeVisible();
+  await expect(link.locator('.unread')).toHaveCount(0);
+});
+
+test('an offline context catches up exactly once and sends its queued message once', async ({
+  browser,
+}) => {
+  const channel = unique('offline-');
+  const ann = await signUp(browser, unique('ann'), 'Ann Online');
+  const bob = await signUp(browser, unique('bob'), 'Bob Offline');
+  await createChannel(ann, channel);
+  await joinChannel(bob, channel);
+  await send(ann, 'before the outage');
+  await expect(timeline(bob).getByText('before the outage')).toBeVisible();
+
+  await bob.context().setOffline(true);
+  await send(ann, 'while you were away 1');
+  await send(ann, 'while you were away 2');
+  await send(bob, 'typed while offline');
+  await expect(bob.getByText('Offline: sends when the connection is back')).toBeVisible();
+  await bob.context().setOffline(false);
+
+  for (const text of ['while you were away 1', 'while you were away 2']) {
+    await expect(timeline(bob).getByText(text, { exact: true })).toHaveCount(1, {
+      timeout: 20_000,
+    });
+  }
+  await expect(timeline(ann).getByText('typed while offline', { exact: true })).toHaveCount(1, {
+    timeout: 20_000,
+  });
+  await expect(timeline(bob).getByText('typed while offline', { exact: true })).toHaveCount(1);
+  await expect(bob.getByText('Offline: sends when the connection is back')).toHaveCount(0);
+
+  // Reloading shows the server's truth: each message once, in order.
+  await bob.reload();
+  const bodies = await timeline(bob).locator('.body').allTextContents();
+  expect(bodies).toEqual([
+    'before the outage',
+    'while you were away 1',
+    'while you were away 2',
+    'typed while offline',
+  ]);
+});
