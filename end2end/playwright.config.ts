@@ -13,7 +13,8 @@ const repoRoot = path.resolve(__dirname, '..');
 const addr = '127.0.0.1:3210';
 const baseURL = `http://${addr}`;
 
-// The xtask passes PARLEY_BIN when cargo's target dir is not `target/`.
+// The xtask always passes PARLEY_BIN, since cargo's target dir may be moved; the default is
+// for a bare `npx playwright test` after `cargo xtask build`.
 const serverBinary = process.env.PARLEY_BIN ?? path.join(repoRoot, 'target', 'release', 'parley');
 
 // Playwright's own browser download is unreachable from our machines, so use Debian's.

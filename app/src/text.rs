@@ -13,7 +13,10 @@ pub fn grapheme_count(text: &str) -> usize {
 /// "evil.exe" read as "exe.live", so names refuse them; message bodies keep them because
 /// right-to-left writers need them.
 pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// Characters that render as nothing (or as blank space) and so cannot make a name visible.

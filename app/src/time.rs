@@ -33,7 +33,13 @@ impl DateParts {
         let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
         let year = yoe + era * 400 + i64::from(month <= 2);
 
-        Self { year, month, day, hour: (in_day / 3600) as u32, minute: (in_day % 3600 / 60) as u32 }
+        Self {
+            year,
+            month,
+            day,
+            hour: (in_day / 3600) as u32,
+            minute: (in_day % 3600 / 60) as u32,
+        }
     }
 
     /// `ms` in the browser's time zone.

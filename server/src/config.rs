@@ -66,7 +66,10 @@ impl Config {
             database,
             site_root: get("PARLEY_SITE_ROOT", DEFAULT_SITE_ROOT),
             log: get("PARLEY_LOG", DEFAULT_LOG),
-            secure_cookies: parse("PARLEY_SECURE_COOKIES", &get("PARLEY_SECURE_COOKIES", "false"))?,
+            secure_cookies: parse(
+                "PARLEY_SECURE_COOKIES",
+                &get("PARLEY_SECURE_COOKIES", "false"),
+            )?,
             allowed_origins: get("PARLEY_ALLOWED_ORIGINS", "")
                 .split(',')
                 .map(|o| o.trim().trim_end_matches('/').to_owned())
@@ -119,10 +122,9 @@ mod tests {
 
     #[test]
     fn a_zero_rate_limit_is_refused() {
-        let err = Config::from_lookup(|name| {
-            (name == "PARLEY_LOGIN_PER_MINUTE").then(|| "0".into())
-        })
-        .unwrap_err();
+        let err =
+            Config::from_lookup(|name| (name == "PARLEY_LOGIN_PER_MINUTE").then(|| "0".into()))
+                .unwrap_err();
 
         assert!(err.to_string().contains("PARLEY_LOGIN_PER_MINUTE"), "{err}");
     }

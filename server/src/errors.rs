@@ -30,7 +30,8 @@ pub async fn server_fn_status(request: Request, next: Next) -> Response {
         return Response::from_parts(parts, Body::from("error body too large"));
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let AppError::RateLimited { retry_after_secs } = error {
             parts.headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }

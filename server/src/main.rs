@@ -8,7 +8,8 @@ async fn main() -> anyhow::Result<()> {
     server::telemetry::init(&config.log);
 
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, database = %config.database.display(), "listening");
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %config.database.display(), "listening");
 
     server::serve(config, listener, server::shutdown::signal()).await
 }

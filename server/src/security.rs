@@ -25,7 +25,8 @@ impl Origins {
             return true;
         };
         let own = headers.get(HOST).and_then(|h| h.to_str().ok()).is_some_and(|host| {
-            origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
+            origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"))
+                == Some(host)
         });
         own || self.0.iter().any(|allowed| allowed == origin)
     }

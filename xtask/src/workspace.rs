@@ -20,11 +20,14 @@ impl Workspace {
     /// Finds the repo root and asks cargo for its target dir.
     pub fn locate() -> Result<Self> {
         // The xtask crate sits one level below the root, so its manifest dir gives the root
-        // wherever `cargo xtask` was started from.
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .context("xtask's manifest dir has no parent")?
-            .to_path_buf();
+        // wherever `cargo xtask` was started from. `cargo run` passes it at run time; that
+        // one is preferred because cargo may reuse this binary for a copy of the repo that
+        // shares a target dir (it fingerprints path crates relative to the workspace), and the
+        // compile-time value would then point at the original checkout.
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+        let root =
+            manifest_dir.parent().context("xtask's manifest dir has no parent")?.to_path_buf();
 
         // A relative CARGO_TARGET_DIR is relative to the current dir; moving to the root first
         // makes our child cargo commands and our own path arithmetic agree on it.

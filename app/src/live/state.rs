@@ -139,11 +139,11 @@ impl LiveState {
                 }
             }
             ServerEvent::ReadMarker { room_id, seq } => self.unreads.update(|u| {
-                if let Some(state) = u.get_mut(&room_id) {
-                    if seq > state.read_seq {
-                        state.read_seq = seq;
-                        state.mentions = 0;
-                    }
+                if let Some(state) = u.get_mut(&room_id)
+                    && seq > state.read_seq
+                {
+                    state.read_seq = seq;
+                    state.mentions = 0;
                 }
             }),
             ServerEvent::ReadReceipt { room_id, user_id, seq } => {
@@ -196,7 +196,8 @@ impl LiveState {
 
     fn count_unread(&self, message: &Message) {
         let mine = message.author_id == self.me;
-        let mentioned = !mine && self.mention.with_value(|m| message.body.to_lowercase().contains(m));
+        let mentioned =
+            !mine && self.mention.with_value(|m| message.body.to_lowercase().contains(m));
         self.unreads.update(|u| {
             let state = u.entry(message.room_id).or_insert(UnreadState {
                 room_id: message.room_id,
@@ -273,7 +274,8 @@ impl LiveState {
         set_timeout(
             move || {
                 let now = now();
-                typing.update(|rooms| rooms.values_mut().for_each(|t| t.retain(|t| t.until > now)));
+                typing
+                    .update(|rooms| rooms.values_mut().for_each(|t| t.retain(|t| t.until > now)));
             },
             std::time::Duration::from_millis(TYPING_TTL_MS as u64 + 50),
         );

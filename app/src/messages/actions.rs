@@ -78,7 +78,8 @@ pub async fn edit(
     }
     let body = clean_body(body)?;
 
-    let edited = store::edit(&state.db, id, &body, now_ms()).await?.ok_or(AppError::MessageDeleted)?;
+    let edited =
+        store::edit(&state.db, id, &body, now_ms()).await?.ok_or(AppError::MessageDeleted)?;
 
     state.hub.to_room(edited.room_id, ServerEvent::MessageUpdated { message: edited.clone() });
     Ok(edited)

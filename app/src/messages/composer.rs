@@ -111,7 +111,7 @@ pub fn Composer(id: RoomId) -> impl IntoView {
     let typing_sent_at = StoredValue::new(None::<f64>);
 
     let stop_typing = move || {
-        if typing_sent_at.get_value().take().is_some() {
+        if typing_sent_at.get_value().is_some() {
             typing_sent_at.set_value(None);
             send(ClientFrame::Typing { room_id: id, active: false });
         }

@@ -2,8 +2,8 @@
 //! pages, edits and tombstoning deletes.
 
 pub mod api;
-pub mod rules;
 pub mod composer;
+pub mod rules;
 pub mod timeline;
 pub mod view;
 
@@ -55,6 +55,7 @@ impl Message {
     /// Whether `self` is at least as recent a version of the same message as `other`. A
     /// tombstone beats any edit, a later edit beats an earlier one.
     pub fn supersedes(&self, other: &Message) -> bool {
-        (self.deleted_at.is_some(), self.edited_at) >= (other.deleted_at.is_some(), other.edited_at)
+        (self.deleted_at.is_some(), self.edited_at)
+            >= (other.deleted_at.is_some(), other.edited_at)
     }
 }

@@ -126,10 +126,8 @@ pub async fn by_client_id(
 }
 
 pub async fn by_id(db: &SqlitePool, id: MessageId) -> Result<Option<Message>, AppError> {
-    let found = sqlx::query_as(select_message!("WHERE m.id = ?"))
-        .bind(id)
-        .fetch_optional(db)
-        .await?;
+    let found =
+        sqlx::query_as(select_message!("WHERE m.id = ?")).bind(id).fetch_optional(db).await?;
     Ok(found)
 }
 
@@ -143,11 +141,11 @@ pub async fn page(
     let mut rows: Vec<Message> = sqlx::query_as(select_message!(
         "WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
     ))
-            .bind(room)
-            .bind(before_seq.unwrap_or(i64::MAX))
-            .bind(PAGE_SIZE + 1)
-            .fetch_all(db)
-            .await?;
+    .bind(room)
+    .bind(before_seq.unwrap_or(i64::MAX))
+    .bind(PAGE_SIZE + 1)
+    .fetch_all(db)
+    .await?;
 
     let has_more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);

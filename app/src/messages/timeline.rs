@@ -65,7 +65,8 @@ fn layout(messages: impl Iterator<Item = Message>, local: bool) -> Vec<Row> {
         }
         let first_of_group = new_day
             || previous.as_ref().is_none_or(|(_, p)| {
-                p.author_id != message.author_id || message.created_at - p.created_at > GROUP_GAP_MS
+                p.author_id != message.author_id
+                    || message.created_at - p.created_at > GROUP_GAP_MS
             });
         previous = Some((parts, message.clone()));
         rows.push(Row::Message { message, first_of_group });
@@ -109,7 +110,8 @@ pub fn Timeline(id: RoomId, page: HistoryPage) -> impl IntoView {
     let stick = StoredValue::new(true);
 
     let oldest_seq = move || {
-        older.with_untracked(|o| o.first().map(|m| m.seq))
+        older
+            .with_untracked(|o| o.first().map(|m| m.seq))
             .or_else(|| first_page.with_value(|p| p.first().map(|m| m.seq)))
     };
 
@@ -131,10 +133,10 @@ pub fn Timeline(id: RoomId, page: HistoryPage) -> impl IntoView {
     Effect::new(move |_| {
         rows.track();
         pending.track();
-        if stick.get_value() {
-            if let Some(el) = scroller.get() {
-                request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
-            }
+        if stick.get_value()
+            && let Some(el) = scroller.get()
+        {
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
         }
     });
 
@@ -340,7 +342,8 @@ fn seen(live: LiveState, room: RoomId, rows: &[Row]) -> &'static str {
         Row::Day { .. } => None,
     });
     let Some(newest) = newest.filter(|m| m.author_id == live.me) else { return "" };
-    let read = live.receipts.with(|r| r.get(&room).and_then(|users| users.values().max().copied()));
+    let read =
+        live.receipts.with(|r| r.get(&room).and_then(|users| users.values().max().copied()));
     if read.is_some_and(|seq| seq >= newest.seq) { "Seen" } else { "" }
 }
 
@@ -361,7 +364,9 @@ fn PendingItem(item: Pending) -> impl IntoView {
                 }
                 PendingState::Waiting => {
                     view! {
-                        <span class="muted small">"Offline: sends when the connection is back"</span>
+                        <span class="muted small">
+                            "Offline: sends when the connection is back"
+                        </span>
                     }
                         .into_any()
                 }

@@ -10,7 +10,11 @@ use crate::state::{AppState, now_ms};
 
 /// The caller's standing in a room. A room the caller may not see is `NotFound`, exactly as a
 /// room that does not exist, so ids cannot be probed.
-pub async fn access(state: &AppState, room: RoomId, user: UserId) -> Result<(RoomKind, Access), AppError> {
+pub async fn access(
+    state: &AppState,
+    room: RoomId,
+    user: UserId,
+) -> Result<(RoomKind, Access), AppError> {
     match store::standing(&state.db, room, user).await? {
         Some((kind, Some(role))) => Ok((kind, Access::Member(role))),
         Some((RoomKind::Public, None)) => Ok((RoomKind::Public, Access::CanJoin)),
@@ -30,7 +34,11 @@ pub async fn require_member(
     }
 }
 
-pub async fn detail(state: &AppState, room: RoomId, viewer: UserId) -> Result<RoomDetail, AppError> {
+pub async fn detail(
+    state: &AppState,
+    room: RoomId,
+    viewer: UserId,
+) -> Result<RoomDetail, AppError> {
     let (_, access) = access(state, room, viewer).await?;
     let room = store::room_for(&state.db, room, viewer).await?;
     let members = store::members(&state.db, room.id).await?;

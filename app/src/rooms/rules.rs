@@ -19,7 +19,8 @@ pub fn clean_topic(raw: &str) -> Result<String, AppError> {
     if raw.trim().is_empty() && !raw.chars().any(is_bidi_control) {
         return Ok(String::new());
     }
-    clean_name(raw, TOPIC_MAX).map_err(|problem| AppError::invalid("topic", problem.message("A topic")))
+    clean_name(raw, TOPIC_MAX)
+        .map_err(|problem| AppError::invalid("topic", problem.message("A topic")))
 }
 
 /// Renaming and setting the topic: channel owners and admins; any member of a group DM.

@@ -188,7 +188,11 @@ pub async fn room_ids_of(db: &SqlitePool, user: UserId) -> Result<Vec<RoomId>, A
 }
 
 pub async fn set_name(db: &SqlitePool, room: RoomId, name: &str) -> Result<(), AppError> {
-    sqlx::query("UPDATE rooms SET name = ? WHERE id = ?").bind(name).bind(room).execute(db).await?;
+    sqlx::query("UPDATE rooms SET name = ? WHERE id = ?")
+        .bind(name)
+        .bind(room)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -8,10 +8,10 @@ use leptos_router::hooks::use_location;
 
 use super::widgets::LoadError;
 use crate::error::AppError;
+use crate::ids::RoomId;
 use crate::live::state::LiveState;
 use crate::messages::composer::retry_waiting;
 use crate::rooms::api::list_my_rooms;
-use crate::ids::RoomId;
 use crate::rooms::{Room, RoomKind};
 use crate::users::User;
 use crate::users::api::current_user;
@@ -56,7 +56,8 @@ fn Workspace(user: User) -> impl IntoView {
             crate::live::client::start(move |event| live.apply(event));
             crate::live::client::watch_page(
                 move |visible| {
-                    let status = if visible { PresenceStatus::Online } else { PresenceStatus::Away };
+                    let status =
+                        if visible { PresenceStatus::Online } else { PresenceStatus::Away };
                     crate::live::state::send(ClientFrame::Presence { status });
                     if let Some(room) = live.viewing.get_untracked().filter(|_| visible) {
                         live.read_to_latest(room);

@@ -44,10 +44,10 @@ pub fn NotFound() -> impl IntoView {
 #[component]
 pub fn LoadError(error: AppError) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = axum::http::StatusCode::from_u16(error.status()) {
-            response.set_status(status);
-        }
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = axum::http::StatusCode::from_u16(error.status())
+    {
+        response.set_status(status);
     }
 
     let heading = if error == AppError::NotFound { "Not found" } else { "Could not load this" };
@@ -82,7 +82,8 @@ pub fn PresenceNote(user: crate::ids::UserId, last_seen: Option<i64>) -> impl In
             Some(ms) => {
                 let at = crate::time::DateParts::utc(ms);
                 #[cfg(feature = "hydrate")]
-                let at = if live.local_time.get() { crate::time::DateParts::local(ms) } else { at };
+                let at =
+                    if live.local_time.get() { crate::time::DateParts::local(ms) } else { at };
                 format!("last seen {} {}", at.day_label(), at.clock())
             }
             None => "offline".to_owned(),

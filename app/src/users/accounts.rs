@@ -64,8 +64,8 @@ pub async fn sign_up(
     check_password(password)?;
 
     let password_hash = hash(password.to_owned()).await?;
-    let id = store::insert(&state.db, &username, &key, &display_name, &password_hash, now_ms())
-        .await?;
+    let id =
+        store::insert(&state.db, &username, &key, &display_name, &password_hash, now_ms()).await?;
 
     tracing::debug!(user_id = %id, "account created");
     Ok((User { id, username, display_name }, 0))

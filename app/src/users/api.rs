@@ -25,8 +25,8 @@ pub async fn sign_up(
     let (state, session) = session::context().await?;
     state.limits.check_signup(session::client_ip().await)?;
 
-    let (user, version) = super::accounts::sign_up(&state, &username, &display_name, &password)
-        .await?;
+    let (user, version) =
+        super::accounts::sign_up(&state, &username, &display_name, &password).await?;
     session::begin(&session, user.id, version).await?;
 
     leptos_axum::redirect("/");

@@ -55,12 +55,11 @@ pub async fn credentials_by_key(
     db: &SqlitePool,
     username_key: &str,
 ) -> Result<Option<Credentials>, AppError> {
-    let row = sqlx::query_as(
-        "SELECT id, password_hash, auth_version FROM users WHERE username_key = ?",
-    )
-    .bind(username_key)
-    .fetch_optional(db)
-    .await?;
+    let row =
+        sqlx::query_as("SELECT id, password_hash, auth_version FROM users WHERE username_key = ?")
+            .bind(username_key)
+            .fetch_optional(db)
+            .await?;
     Ok(row)
 }
 

@@ -87,9 +87,13 @@ where
 
     // Greet, then tell the newcomer who is online, then tell everyone about the newcomer.
     let mut greeting = vec![ServerEvent::Hello { version: PROTOCOL_VERSION, user_id: user }];
-    greeting.extend(state.hub.presence.snapshot().into_iter().map(|(user_id, status)| {
-        ServerEvent::Presence { user_id, status, last_seen: None }
-    }));
+    greeting.extend(
+        state.hub.presence.snapshot().into_iter().map(|(user_id, status)| ServerEvent::Presence {
+            user_id,
+            status,
+            last_seen: None,
+        }),
+    );
     if let Some(status) = state.hub.presence.connected(user) {
         state.hub.presence_changed(user, status, None);
     }
@@ -239,7 +243,13 @@ impl Connection {
     }
 
     /// Delivers a new message so that the room's stream stays gapless and in order.
-    async fn in_order(&mut self, state: &AppState, room: RoomId, seq: i64, event: ServerEvent) -> Step {
+    async fn in_order(
+        &mut self,
+        state: &AppState,
+        room: RoomId,
+        seq: i64,
+        event: ServerEvent,
+    ) -> Step {
         let Some(cursor) = self.cursors.get(&room).copied() else {
             return Step::Send(Vec::new());
         };
@@ -354,7 +364,8 @@ impl Connection {
         state.hub.to_user(self.user, ServerEvent::ReadMarker { room_id: room, seq: read });
         let standing = app::rooms::store::standing(&state.db, room, self.user).await?;
         if matches!(standing, Some((RoomKind::Direct, _))) {
-            let receipt = ServerEvent::ReadReceipt { room_id: room, user_id: self.user, seq: read };
+            let receipt =
+                ServerEvent::ReadReceipt { room_id: room, user_id: self.user, seq: read };
             state.hub.to_room(room, receipt);
         }
         Ok(Vec::new())
@@ -365,10 +376,10 @@ impl Connection {
             return;
         };
         let last_seen = (status == PresenceStatus::Offline).then(now_ms);
-        if let Some(at) = last_seen {
-            if app::users::store::set_last_seen(&state.db, self.user, at).await.is_err() {
-                tracing::debug!(user_id = %self.user, "last seen not stored");
-            }
+        if let Some(at) = last_seen
+            && app::users::store::set_last_seen(&state.db, self.user, at).await.is_err()
+        {
+            tracing::debug!(user_id = %self.user, "last seen not stored");
         }
         state.hub.presence_changed(self.user, status, last_seen);
     }
