@@ -50,6 +50,28 @@ impl AppError {
         Self::Invalid { field: field.to_owned(), reason: reason.into() }
     }
 
+    /// The variant's wire name, as in the JSON `error` field.
+    pub fn code(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|c| c.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "internal".to_owned())
+    }
+
+    /// The message for an error code carried in a page's query string, after a form post
+    /// made without JavaScript. Codes only, so a link cannot put arbitrary text on the page.
+    pub fn message_for_code(code: &str) -> Option<&'static str> {
+        Some(match code {
+            "wrong_credentials" => "Wrong username or password.",
+            "rate_limited" => "Too many attempts. Wait a minute and try again.",
+            "username_taken" => "That username is taken.",
+            "invalid" => "Please check the form: one of the fields is not valid.",
+            "bad_request" => "The form could not be read. Please try again.",
+            "internal" => "Something went wrong on our side. Please try again.",
+            _ => return None,
+        })
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {

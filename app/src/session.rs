@@ -62,6 +62,16 @@ pub async fn require_user() -> Result<(AppState, User), AppError> {
     Ok((state, user))
 }
 
+/// Whether the request is a browser's own form submission (it accepts HTML) rather than a
+/// call from the WASM app.
+pub async fn is_plain_form_post() -> bool {
+    use axum::http::header::ACCEPT;
+
+    leptos_axum::extract::<axum::http::HeaderMap>().await.is_ok_and(|headers| {
+        headers.get(ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+    })
+}
+
 /// The client's address as the TCP peer. Behind a reverse proxy this is the proxy; trusting a
 /// forwarded header needs a configured proxy list, which Parley does not have yet.
 pub async fn client_ip() -> std::net::IpAddr {

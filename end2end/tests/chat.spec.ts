@@ -121,3 +121,16 @@ test('logging in and reading a room work without JavaScript', async ({ browser }
 
   await expect(timeline(page).getByText('Readable without WASM')).toBeVisible();
 });
+
+test('a wrong password without JavaScript says so on the log-in page', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto('/login');
+
+  await page.getByLabel('Username').fill(unique('nobody'));
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+
+  await expect(page).toHaveURL(/\/login\?error=wrong_credentials$/);
+  await expect(page.getByRole('alert').filter({ hasText: 'Wrong username or password.' })).toBeVisible();
+});

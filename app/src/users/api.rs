@@ -22,28 +22,50 @@ pub async fn sign_up(
     display_name: String,
     password: String,
 ) -> Result<User, AppError> {
-    let (state, session) = session::context().await?;
-    state.limits.check_signup(session::client_ip().await)?;
+    let result = async {
+        let (state, session) = session::context().await?;
+        state.limits.check_signup(session::client_ip().await)?;
 
-    let (user, version) =
-        super::accounts::sign_up(&state, &username, &display_name, &password).await?;
-    session::begin(&session, user.id, version).await?;
-
-    leptos_axum::redirect("/");
-    Ok(user)
+        let (user, version) =
+            super::accounts::sign_up(&state, &username, &display_name, &password).await?;
+        session::begin(&session, user.id, version).await?;
+        Ok(user)
+    }
+    .await;
+    finish_form(result, "/", "/signup").await
 }
 
 #[server(endpoint = "log_in")]
 pub async fn log_in(username: String, password: String) -> Result<(), AppError> {
-    let (state, session) = session::context().await?;
-    let key = super::accounts::attempt_key(&username);
-    state.limits.check_login(session::client_ip().await, &key)?;
+    let result = async {
+        let (state, session) = session::context().await?;
+        let key = super::accounts::attempt_key(&username);
+        state.limits.check_login(session::client_ip().await, &key)?;
 
-    let (id, version) = super::accounts::log_in(&state, &username, &password).await?;
-    session::begin(&session, id, version).await?;
+        let (id, version) = super::accounts::log_in(&state, &username, &password).await?;
+        session::begin(&session, id, version).await
+    }
+    .await;
+    finish_form(result, "/", "/login").await
+}
 
-    leptos_axum::redirect("/");
-    Ok(())
+/// Where a sign-in form goes next. With JavaScript the page shows the error itself; a plain
+/// HTML form post (no WASM yet) is sent back to the form with the error's code in the query,
+/// which the page turns into a message.
+#[cfg(feature = "ssr")]
+async fn finish_form<T>(
+    result: Result<T, AppError>,
+    done: &str,
+    form: &str,
+) -> Result<T, AppError> {
+    match &result {
+        Ok(_) => leptos_axum::redirect(done),
+        Err(error) if session::is_plain_form_post().await => {
+            leptos_axum::redirect(&format!("{form}?error={}", error.code()));
+        }
+        Err(_) => {}
+    }
+    result
 }
 
 #[server(endpoint = "log_out")]

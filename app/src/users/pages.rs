@@ -8,7 +8,16 @@ use leptos_meta::Title;
 use super::api::{ChangePassword, LogIn, LogOut, SignUp, UpdateProfile};
 use super::rules::{DISPLAY_NAME_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
 use crate::ui::layout::Me;
+use crate::error::AppError;
 use crate::ui::widgets::{ErrorNote, action_error};
+
+/// The error of a form post made without JavaScript, from the `?error=` code.
+fn query_error() -> Signal<Option<&'static str>> {
+    let query = leptos_router::hooks::use_query_map();
+    Signal::derive(move || {
+        query.read().get("error").and_then(|code| AppError::message_for_code(&code))
+    })
+}
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -30,6 +39,7 @@ pub fn LoginPage() -> impl IntoView {
                     required
                 />
                 <ErrorNote error=action_error(action.value()) />
+                <NoScriptError />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     "Log in"
                 </button>
@@ -86,6 +96,7 @@ pub fn SignupPage() -> impl IntoView {
                     {format!("At least {PASSWORD_MIN} characters.")}
                 </p>
                 <ErrorNote error=action_error(action.value()) />
+                <NoScriptError />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     "Sign up"
                 </button>
@@ -93,6 +104,13 @@ pub fn SignupPage() -> impl IntoView {
             <p>"Already have an account? " <a href="/login">"Log in"</a></p>
         </main>
     }
+}
+
+/// Shown until the app runs its own action: the error of a form post made without JavaScript.
+#[component]
+fn NoScriptError() -> impl IntoView {
+    let error = query_error();
+    move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })
 }
 
 #[component]
