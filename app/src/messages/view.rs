@@ -15,7 +15,7 @@ use crate::live::state::LiveState;
 use crate::rooms::api::{JoinRoom, get_room};
 use crate::rooms::pages::room_param;
 use crate::rooms::{Access, RoomDetail, RoomKind};
-use crate::ui::layout::{room_icon, room_label};
+use crate::ui::layout::{RoomIcon, room_label};
 use crate::ui::widgets::{ErrorNote, LoadError, NotFound, PresenceNote, action_error};
 
 #[component]
@@ -101,7 +101,7 @@ fn RoomHeader(detail: RoomDetail) -> impl IntoView {
             <a class="back-mobile" href="/" aria-label="Back to conversations">"←"</a>
             <div class="grow">
                 <h1>
-                    <span class="room-icon" aria-hidden="true">{room_icon(room.kind)}</span>
+                    <RoomIcon kind=room.kind />
                     " "
                     {name}
                 </h1>

@@ -17,7 +17,7 @@ use super::{Access, ChannelListing, Member, Role, RoomDetail};
 use crate::error::AppError;
 use crate::ids::{RoomId, UserId};
 use crate::live::state::LiveState;
-use crate::ui::layout::{room_icon, room_label};
+use crate::ui::layout::{RoomIcon, room_label};
 use crate::ui::widgets::{ErrorNote, LoadError, NotFound, PresenceNote, action_error};
 use crate::users::User;
 use crate::users::api::search_users;
@@ -278,7 +278,8 @@ fn RoomSettings(detail: RoomDetail) -> impl IntoView {
         <div class="page narrow">
             <p class="back"><a href=room_href>"← Back to the conversation"</a></p>
             <h1>
-                <span aria-hidden="true">{room_icon(room.kind)} " "</span>
+                <RoomIcon kind=room.kind />
+                " "
                 {title}
             </h1>
             {may_edit.then(|| view! {

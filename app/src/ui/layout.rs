@@ -157,9 +157,7 @@ fn RoomLinks(rooms: Vec<Room>, empty: &'static str) -> impl IntoView {
                     view! {
                         <li>
                             <A href=href>
-                                <span class="room-icon" aria-hidden="true">
-                                    {room_icon(room.kind)}
-                                </span>
+                                <RoomIcon kind=room.kind />
                                 <span class="room-name">{room_label(&room)}</span>
                                 <UnreadBadge room=id />
                             </A>
@@ -196,13 +194,30 @@ fn UnreadBadge(room: RoomId) -> impl IntoView {
     }
 }
 
-pub fn room_icon(kind: RoomKind) -> &'static str {
-    match kind {
-        RoomKind::Public => "#",
-        RoomKind::Private => "🔒",
-        RoomKind::Direct => "@",
-        RoomKind::Group => "👥",
-    }
+/// The room's kind at a glance. Drawn, not emoji: machines without an emoji font would show
+/// empty boxes.
+#[component]
+pub fn RoomIcon(kind: RoomKind) -> impl IntoView {
+    let symbol = match kind {
+        RoomKind::Public => view! { "#" }.into_any(),
+        RoomKind::Direct => view! { "@" }.into_any(),
+        RoomKind::Private => view! {
+            <svg viewBox="0 0 16 16" width="0.9em" height="0.9em" fill="currentColor">
+                <path d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 0 0-4 0v2z" />
+            </svg>
+        }
+        .into_any(),
+        RoomKind::Group => view! {
+            <svg viewBox="0 0 16 16" width="1em" height="1em" fill="currentColor">
+                <circle cx="5.5" cy="5" r="2.5" />
+                <circle cx="11" cy="5.5" r="2" />
+                <path d="M1 14c0-3 2-5 4.5-5S10 11 10 14z" />
+                <path d="M10.5 14c0-1.6-.4-3-1.2-4 .5-.3 1.1-.5 1.7-.5 2.2 0 4 1.8 4 4.5z" />
+            </svg>
+        }
+        .into_any(),
+    };
+    view! { <span class="room-icon" aria-hidden="true">{symbol}</span> }
 }
 
 /// A room's name for display; a conversation whose other members all left is "Just you".
