@@ -4,7 +4,16 @@ import { expect, test } from '@playwright/test';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { PASSWORD, hydrated, send, signUp, timeline, unique } from './helpers';
+import {
+  PASSWORD,
+  createChannel,
+  hydrated,
+  joinChannel,
+  send,
+  signUp,
+  timeline,
+  unique,
+} from './helpers';
 
 const SCREENSHOTS = path.join(__dirname, '..', 'test-results', 'screenshots');
 
@@ -133,4 +142,27 @@ test('a wrong password without JavaScript says so on the log-in page', async ({ 
 
   await expect(page).toHaveURL(/\/login\?error=wrong_credentials$/);
   await expect(page.getByRole('alert').filter({ hasText: 'Wrong username or password.' })).toBeVisible();
+});
+
+// Regression: two adjacent `Show`s in a message row broke hydration of every room holding
+// consecutive messages from one author, leaving the page without live updates.
+test('a room with consecutive messages by one author hydrates and stays live', async ({
+  browser,
+}) => {
+  const channel = unique('runs-');
+  const ann = await signUp(browser, unique('ann'), 'Ann Runs');
+  const bob = await signUp(browser, unique('bob'), 'Bob Watches');
+  const errors: string[] = [];
+  bob.on('pageerror', (error) => errors.push(String(error)));
+  await createChannel(ann, channel);
+  await send(ann, 'first of a run');
+  await send(ann, 'second of a run');
+
+  await joinChannel(bob, channel);
+  await bob.reload();
+  await hydrated(bob);
+  await send(ann, 'third, live');
+
+  await expect(timeline(bob).getByText('third, live')).toBeVisible();
+  expect(errors).toEqual([]);
 });

@@ -306,24 +306,34 @@ fn MessageItem(
         view! { <p class="body">{body.clone()}</p> }.into_any()
     };
 
+    // One branch or the other, decided once: two adjacent `Show`s (one empty, one not) at the
+    // start of the item failed to hydrate (tachys 0.2 found an element where it expected the
+    // empty one's marker), which killed the whole app on any room with consecutive messages.
+    let header = if first_of_group {
+        view! {
+            <div class="meta">
+                <span class="author">{message.author_name.clone()}</span>
+                " "
+                <time datetime=move || when().iso_minute()>{move || when().clock()}</time>
+            </div>
+        }
+        .into_any()
+    } else {
+        view! {
+            <time class="side-time" datetime=move || when().iso_minute()>
+                {move || when().clock()}
+            </time>
+        }
+        .into_any()
+    };
+    let edited = (message.edited_at.is_some() && !deleted)
+        .then(|| view! { <span class="muted small">"(edited)"</span> });
+
     view! {
         <li class="message" class:own=own class:first=first_of_group>
-            <Show when=move || first_of_group>
-                <div class="meta">
-                    <span class="author">{message.author_name.clone()}</span>
-                    " "
-                    <time datetime=move || when().iso_minute()>{move || when().clock()}</time>
-                </div>
-            </Show>
-            <Show when=move || !first_of_group>
-                <time class="side-time" datetime=move || when().iso_minute()>
-                    {move || when().clock()}
-                </time>
-            </Show>
+            {header}
             {content}
-            <Show when=move || message.edited_at.is_some() && !deleted>
-                <span class="muted small">"(edited)"</span>
-            </Show>
+            {edited}
             <Show when=move || own && !deleted && editing.get() != Some(id)>
                 <div class="tools">
                     <button type="button" on:click=move |_| editing.set(Some(id))>"Edit"</button>
