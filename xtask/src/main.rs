@@ -76,6 +76,8 @@ fn main() -> ExitCode {
 
 /// Everything a browser session needs: the site folder and the server binary.
 fn build(ws: &Workspace) -> Result<()> {
+    // `wasm-opt` comes from end2end's npm packages; without them the bundle ships unoptimized.
+    end2end::ensure_node_modules(ws)?;
     site::build(ws)?;
     build_server(ws)
 }
