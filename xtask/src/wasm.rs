@@ -73,12 +73,33 @@ pub fn build_package(ws: &Workspace, pkg_dir: &Path, stamp_path: &Path) -> Resul
 
 /// Compiles the hydrate crate and returns the path of its `.wasm`.
 fn compile(ws: &Workspace) -> Result<PathBuf> {
+    ensure_target(ws)?;
     step("building the frontend (wasm32, wasm-release)");
     let mut cargo = process::cargo(ws);
     cargo.args(["build", "-p", "frontend", "--lib", "--target", TARGET, "--profile", PROFILE]);
     process::run(&mut cargo)?;
 
     Ok(ws.target_dir().join(TARGET).join(PROFILE).join("frontend.wasm"))
+}
+
+/// `rust-toolchain.toml` names the wasm target, but rustup only adds it on its own when
+/// auto-install is on; many machines (and CI images) set `RUSTUP_AUTO_INSTALL=0`.
+fn ensure_target(ws: &Workspace) -> Result<()> {
+    let listed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(ws.root())
+        .output();
+    let Ok(listed) = listed else {
+        // No rustup: the toolchain was installed some other way and must bring the target.
+        return Ok(());
+    };
+    if String::from_utf8_lossy(&listed.stdout).lines().any(|line| line.trim() == TARGET) {
+        return Ok(());
+    }
+    step(&format!("adding the {TARGET} target"));
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]).current_dir(ws.root());
+    process::run(&mut rustup)
 }
 
 /// Runs wasm-bindgen as a library, at the version pinned to the `wasm-bindgen` crate in

@@ -5,11 +5,15 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+pub mod socket;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::state::AppState;
 use app::users::User;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{CONTENT_TYPE, HeaderValue, ORIGIN};
@@ -45,18 +49,7 @@ impl TestServer {
 
     /// Starts a server whose configuration also reads `env` (e.g. a tight rate limit).
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
-        let data = tempfile::tempdir().expect("temporary data folder");
-        let data_dir = data.path().to_string_lossy().into_owned();
-        let site_root = data.path().join("no-site").to_string_lossy().into_owned();
-        let env: Vec<(String, String)> =
-            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let config = Config::from_lookup(|name| match name {
-            "PARLEY_ADDR" => Some("127.0.0.1:0".to_owned()),
-            "PARLEY_DATA_DIR" => Some(data_dir.clone()),
-            "PARLEY_SITE_ROOT" => Some(site_root.clone()),
-            _ => env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
-        })
-        .expect("test configuration is valid");
+        let (data, config) = test_config(env);
         let database = config.database.clone();
 
         let listener = tokio::net::TcpListener::bind(config.addr).await.expect("bind port 0");
@@ -72,15 +65,52 @@ impl TestServer {
             }
         });
 
-        let server = Self {
+        let server = Self::running(addr, database, shutdown, data);
+        server.wait_until_healthy().await;
+        server
+    }
+
+    /// Starts a server and hands its state to the test, which may then write to the store and
+    /// publish to the hub directly, in orders HTTP requests could not force. It serves the
+    /// same router as `server::serve`, without the drain deadline.
+    pub async fn start_exposed() -> (Self, AppState) {
+        let (data, config) = test_config(&[]);
+        let database = config.database.clone();
+        let (router, state) = server::router::build(&config).await.expect("router builds");
+
+        let listener = tokio::net::TcpListener::bind(config.addr).await.expect("bind port 0");
+        let addr = listener.local_addr().expect("bound address");
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let hub = state.hub.clone();
+        tokio::spawn(async move {
+            let stopped = async move {
+                stop.await.ok();
+                hub.shut_down();
+            };
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stopped).await {
+                panic!("test server failed: {e:#}");
+            }
+        });
+
+        let server = Self::running(addr, database, shutdown, data);
+        server.wait_until_healthy().await;
+        (server, state)
+    }
+
+    fn running(
+        addr: SocketAddr,
+        database: PathBuf,
+        shutdown: oneshot::Sender<()>,
+        data: TempDir,
+    ) -> Self {
+        Self {
             addr,
             base: format!("http://{addr}"),
             database,
             shutdown: Some(shutdown),
             _data: data,
-        };
-        server.wait_until_healthy().await;
-        server
+        }
     }
 
     /// `serve` opens the database before it accepts; poll until it answers.
@@ -145,7 +175,22 @@ impl Drop for TestServer {
     }
 }
 
-fn plain_http() -> reqwest::Client {
+/// A fresh data folder and a configuration on port 0 that uses it, also reading `env`.
+fn test_config(env: &[(&str, &str)]) -> (TempDir, Config) {
+    let data = tempfile::tempdir().expect("temporary data folder");
+    let data_dir = data.path().to_string_lossy().into_owned();
+    let site_root = data.path().join("no-site").to_string_lossy().into_owned();
+    let config = Config::from_lookup(|name| match name {
+        "PARLEY_ADDR" => Some("127.0.0.1:0".to_owned()),
+        "PARLEY_DATA_DIR" => Some(data_dir.clone()),
+        "PARLEY_SITE_ROOT" => Some(site_root.clone()),
+        _ => env.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()),
+    })
+    .expect("test configuration is valid");
+    (data, config)
+}
+
+pub fn plain_http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().expect("http client")
 }
 
