@@ -299,7 +299,7 @@ async fn data_survives_closing_and_reopening_the_pool() {
     assert!(!has_more);
     assert!(page[3].is_deleted());
     assert_eq!(last_seq(&db, room).await, 4);
-    assert_eq!(rooms::room_ids_of(&db, ann).await.unwrap(), vec![room]);
+    assert_eq!(rooms::positions_of(&db, ann).await.unwrap(), vec![(room, 4)]);
     let retry = messages::insert(&db, room, ann, "c1", "message 1", NOW).await;
     assert!(matches!(retry, Err(InsertError::DuplicateClientId)));
     let next = messages::insert(&db, room, ann, "c5", "after reopening", NOW).await.unwrap();

@@ -179,12 +179,26 @@ pub async fn member_ids(db: &SqlitePool, room: RoomId) -> Result<Vec<UserId>, Ap
     Ok(ids)
 }
 
-pub async fn room_ids_of(db: &SqlitePool, user: UserId) -> Result<Vec<RoomId>, AppError> {
-    let ids = sqlx::query_scalar("SELECT room_id FROM memberships WHERE user_id = ?")
-        .bind(user)
-        .fetch_all(db)
+/// The user's rooms, each with its newest sequence number: where a new socket's delivery
+/// starts before the client says how far it has read.
+pub async fn positions_of(db: &SqlitePool, user: UserId) -> Result<Vec<(RoomId, i64)>, AppError> {
+    let rows = sqlx::query_as(
+        "SELECT r.id, r.last_seq FROM memberships m JOIN rooms r ON r.id = m.room_id
+         WHERE m.user_id = ?",
+    )
+    .bind(user)
+    .fetch_all(db)
+    .await?;
+    Ok(rows)
+}
+
+/// The room's newest sequence number; 0 for a room without messages (or none at all).
+pub async fn last_seq(db: &SqlitePool, room: RoomId) -> Result<i64, AppError> {
+    let seq = sqlx::query_scalar("SELECT last_seq FROM rooms WHERE id = ?")
+        .bind(room)
+        .fetch_optional(db)
         .await?;
-    Ok(ids)
+    Ok(seq.unwrap_or(0))
 }
 
 pub async fn set_name(db: &SqlitePool, room: RoomId, name: &str) -> Result<(), AppError> {

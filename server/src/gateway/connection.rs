@@ -6,6 +6,12 @@
 //! the opposite order. So a message that skips ahead of the cursor first pulls the skipped,
 //! already committed, messages from the database, and a message at or behind the cursor was
 //! already delivered and is dropped.
+//!
+//! Every cursor is known from the start: a new socket reads each room's newest sequence right
+//! after subscribing to the hub. Until the client's `Resume` says how far it really is, new
+//! messages are left in the database rather than sent, so they come once, in order, with the
+//! replay. A client that never resumes (a simple bot) is treated, after [`RESUME_GRACE`], as
+//! having resumed from where each room stood when it connected.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -25,6 +31,7 @@ use app::live::protocol::{
 };
 use app::messages::store as messages;
 use app::rooms::RoomKind;
+use app::rooms::store as room_store;
 use app::state::{AppState, now_ms};
 use app::unreads::store as unreads;
 use app::users::User;
@@ -33,6 +40,10 @@ use super::frames::{self, Refusal, close};
 
 /// Messages replayed per room on resume or gap; a longer gap gets `RoomReset`.
 pub const REPLAY_MAX: i64 = 500;
+/// How long a socket waits for the client's `Resume` before delivering from its open-time
+/// cursors. The browser resumes within milliseconds of `Hello`; a late `Resume` still works,
+/// at the cost of resending what was delivered meanwhile (the client drops those by id).
+pub const RESUME_GRACE: Duration = Duration::from_secs(2);
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// No frame (not even a pong) for this long and the peer is gone.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
@@ -57,8 +68,11 @@ enum Step {
 struct Connection {
     user: UserId,
     name: String,
-    /// Rooms followed, each with the newest sequence delivered (`None` until the first).
-    cursors: HashMap<RoomId, Option<i64>>,
+    /// Rooms followed, each with the newest sequence delivered or, before the first delivery,
+    /// the room's newest when the socket opened (or joined it).
+    cursors: HashMap<RoomId, i64>,
+    /// Set until the client resumes (or the grace ends): new messages wait in the database.
+    resume_due: Option<Instant>,
     /// Whether this socket reported itself idle.
     away: bool,
 }
@@ -73,14 +87,15 @@ where
     // Subscribe before reading the room list, so an event published in between is not lost.
     let mut events = state.hub.subscribe();
     let mut shutdown = state.hub.shutdown_signal();
-    let rooms = match app::rooms::store::room_ids_of(&state.db, user).await {
+    let rooms = match room_store::positions_of(&state.db, user).await {
         Ok(rooms) => rooms,
         Err(_) => return,
     };
     let mut conn = Connection {
         user,
         name: peer.user.display_name.clone(),
-        cursors: rooms.into_iter().map(|room| (room, None)).collect(),
+        cursors: rooms.into_iter().collect(),
+        resume_due: Some(Instant::now() + RESUME_GRACE),
         away: false,
     };
     tracing::debug!(user_id = %user, rooms = conn.cursors.len(), "socket open");
@@ -159,6 +174,7 @@ where
                     Some(Ok(_)) => Step::Send(Vec::new()),
                 }
             }
+            _ = sleep_until_due(conn.resume_due) => conn.resume_from_cursors(&state).await,
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_TIMEOUT {
                     Step::Close(Refusal { code: close::GOING_AWAY, reason: "idle timeout" })
@@ -181,6 +197,14 @@ where
     }
     conn.disconnected(&state).await;
     tracing::debug!(user_id = %user, "socket closed");
+}
+
+/// Completes at `due`, or never when there is nothing due.
+async fn sleep_until_due(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn send_all<W: Sink<Message> + Unpin>(
@@ -230,7 +254,12 @@ impl Connection {
                 self.in_order(state, room, seq, event.clone()).await
             }
             ServerEvent::Joined { room_id } => {
-                self.cursors.entry(*room_id).or_insert(None);
+                // The client fetches the room's history on `Joined`, after this read: what is
+                // committed up to here comes from that fetch, what follows from here.
+                if !self.cursors.contains_key(room_id) {
+                    let newest = room_store::last_seq(&state.db, *room_id).await.unwrap_or(0);
+                    self.cursors.insert(*room_id, newest);
+                }
                 Step::Send(vec![event.clone()])
             }
             ServerEvent::Left { room_id } => {
@@ -250,24 +279,23 @@ impl Connection {
         seq: i64,
         event: ServerEvent,
     ) -> Step {
-        let Some(cursor) = self.cursors.get(&room).copied() else {
+        let Some(delivered) = self.cursors.get(&room).copied() else {
             return Step::Send(Vec::new());
         };
-        match cursor {
-            Some(delivered) if seq <= delivered => Step::Send(Vec::new()),
-            Some(delivered) if seq > delivered + 1 => {
-                let mut out = self.replay(state, room, delivered).await;
-                if self.cursors.get(&room).copied().flatten() < Some(seq) {
-                    self.cursors.insert(room, Some(seq));
-                    out.push(event);
-                }
-                Step::Send(out)
-            }
-            _ => {
-                self.cursors.insert(room, Some(seq));
-                Step::Send(vec![event])
-            }
+        if self.resume_due.is_some() || seq <= delivered {
+            // Committed, so the coming replay brings it; or already delivered.
+            return Step::Send(Vec::new());
         }
+        if seq == delivered + 1 {
+            self.cursors.insert(room, seq);
+            return Step::Send(vec![event]);
+        }
+        let mut out = self.replay(state, room, delivered).await;
+        if self.cursors.get(&room).is_some_and(|&now| now < seq) {
+            self.cursors.insert(room, seq);
+            out.push(event);
+        }
+        Step::Send(out)
     }
 
     /// Everything committed in `room` after `after`, oldest first, moving the cursor; or a
@@ -278,26 +306,43 @@ impl Connection {
             Err(_) => return vec![ServerEvent::RoomReset { room_id: room }],
         };
         if missed.len() as i64 > REPLAY_MAX {
-            let newest = missed.last().map(|m| m.seq);
+            // The client refetches the room's newest page, so live delivery goes on from the
+            // room's newest message, not from the end of this partial read.
+            let newest = match room_store::last_seq(&state.db, room).await {
+                Ok(newest) => newest,
+                Err(_) => missed.last().map_or(after, |m| m.seq),
+            };
             self.cursors.insert(room, newest);
             return vec![ServerEvent::RoomReset { room_id: room }];
         }
-        if let Some(last) = missed.last() {
-            self.cursors.insert(room, Some(last.seq));
-        } else {
-            self.cursors.insert(room, Some(after));
-        }
+        self.cursors.insert(room, missed.last().map_or(after, |m| m.seq));
         missed.into_iter().map(|message| ServerEvent::MessageCreated { message }).collect()
     }
 
-    /// After a lag: the membership may have changed unseen; keep cursors of rooms still held.
+    /// After a lag: the membership may have changed unseen, so the room list is read again
+    /// (keeping the cursors of rooms still held), and the socket waits for the client's
+    /// `Resume` as if it had just connected.
     async fn reload_rooms(&mut self, state: &AppState) -> Step {
-        if let Ok(rooms) = app::rooms::store::room_ids_of(&state.db, self.user).await {
+        if let Ok(rooms) = room_store::positions_of(&state.db, self.user).await {
             let old = std::mem::take(&mut self.cursors);
-            self.cursors =
-                rooms.into_iter().map(|room| (room, old.get(&room).copied().flatten())).collect();
+            self.cursors = rooms
+                .into_iter()
+                .map(|(room, newest)| (room, old.get(&room).copied().unwrap_or(newest)))
+                .collect();
         }
+        self.resume_due = Some(Instant::now() + RESUME_GRACE);
         Step::Send(vec![ServerEvent::Resync])
+    }
+
+    /// The grace ran out without a `Resume`: deliver from the cursors held.
+    async fn resume_from_cursors(&mut self, state: &AppState) -> Step {
+        self.resume_due = None;
+        let held: Vec<(RoomId, i64)> = self.cursors.iter().map(|(r, s)| (*r, *s)).collect();
+        let mut out = Vec::new();
+        for (room, seq) in held {
+            out.extend(self.replay(state, room, seq).await);
+        }
+        Step::Send(out)
     }
 
     async fn handle(&mut self, state: &AppState, frame: ClientFrame) -> Step {
@@ -337,12 +382,19 @@ impl Connection {
         state: &AppState,
         rooms: Vec<RoomCursor>,
     ) -> Result<Vec<ServerEvent>, AppError> {
-        let mut out = Vec::new();
+        // On the first resume, rooms the client does not name start where they stood when
+        // the socket opened; what arrived since is replayed with the rest.
+        let first = self.resume_due.take().is_some();
+        let mut pending: HashMap<RoomId, i64> =
+            if first { self.cursors.clone() } else { HashMap::new() };
         for RoomCursor { room_id, seq } in rooms.into_iter().take(self.cursors.len()) {
-            if !self.cursors.contains_key(&room_id) {
-                continue;
+            if self.cursors.contains_key(&room_id) {
+                pending.insert(room_id, seq.max(0));
             }
-            out.extend(self.replay(state, room_id, seq.max(0)).await);
+        }
+        let mut out = Vec::new();
+        for (room, seq) in pending {
+            out.extend(self.replay(state, room, seq).await);
         }
         out.push(ServerEvent::Unreads { rooms: unreads::unreads_of(&state.db, self.user).await? });
         Ok(out)
@@ -362,7 +414,7 @@ impl Connection {
         };
 
         state.hub.to_user(self.user, ServerEvent::ReadMarker { room_id: room, seq: read });
-        let standing = app::rooms::store::standing(&state.db, room, self.user).await?;
+        let standing = room_store::standing(&state.db, room, self.user).await?;
         if matches!(standing, Some((RoomKind::Direct, _))) {
             let receipt =
                 ServerEvent::ReadReceipt { room_id: room, user_id: self.user, seq: read };
