@@ -32,9 +32,10 @@ pub async fn begin(session: &Session, id: UserId, auth_version: i64) -> Result<(
     Ok(())
 }
 
-/// Keeps this session valid after the caller's own password change.
+/// Keeps this session valid after the caller's own password change. The id stays: it was
+/// already fresh at log-in (where fixation matters), and the tab's open sockets know their
+/// session by it, so they can tell that this session, unlike the others, lives on.
 pub async fn renew(session: &Session, auth_version: i64) -> Result<(), AppError> {
-    session.cycle_id().await?;
     session.insert(AUTH_VERSION, auth_version).await?;
     Ok(())
 }

@@ -28,13 +28,25 @@ pub enum Audience {
     Everyone,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Signal {
     Event(ServerEvent),
-    /// The user's sessions were revoked (password change); sockets re-check their session.
-    SessionsRevoked,
+    /// The user's sessions were revoked (password change), except `kept`, the one that made
+    /// the change; the other sockets re-check their session and close.
+    SessionsRevoked { kept: Option<String> },
     /// One session logged out; its sockets close.
     SessionEnded(String),
+}
+
+/// Written by hand: session ids are secrets and stay out of every log line.
+impl std::fmt::Debug for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Event(event) => f.debug_tuple("Event").field(event).finish(),
+            Self::SessionsRevoked { .. } => f.write_str("SessionsRevoked"),
+            Self::SessionEnded(_) => f.write_str("SessionEnded"),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -91,8 +103,8 @@ impl Hub {
         self.publish(Audience::Everyone, Signal::Event(event));
     }
 
-    pub fn sessions_revoked(&self, user: UserId) {
-        self.publish(Audience::User(user), Signal::SessionsRevoked);
+    pub fn sessions_revoked(&self, user: UserId, kept: Option<String>) {
+        self.publish(Audience::User(user), Signal::SessionsRevoked { kept });
     }
 
     pub fn session_ended(&self, user: UserId, session_id: String) {
@@ -105,5 +117,18 @@ impl Hub {
         if self.sender.send(Arc::new(Envelope { audience, signal })).is_err() {
             tracing::trace!(?audience, "no open sockets");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_never_reach_debug_output() {
+        let ended = Signal::SessionEnded("secret-session-id".into());
+        let revoked = Signal::SessionsRevoked { kept: Some("secret-session-id".into()) };
+
+        assert!(!format!("{ended:?} {revoked:?}").contains("secret"));
     }
 }

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use super::protocol::{ClientFrame, PresenceStatus, RoomCursor, ServerEvent, UnreadState};
 use crate::ids::{RoomId, UserId};
 use crate::messages::Message;
+use crate::messages::rules::mentions;
 use crate::messages::composer::Pending;
 
 /// A typing indicator disappears this long after the last "typing" signal.
@@ -25,7 +26,7 @@ pub struct Typist {
 #[derive(Clone, Copy)]
 pub struct LiveState {
     pub me: UserId,
-    /// Lower-cased username, for spotting mentions of the viewer.
+    /// Lower-cased username, for spotting mentions of the viewer (the server's rule).
     pub mention: StoredValue<String>,
     /// Bumped when the caller's room list, or any room's name, topic or members, may have
     /// changed.
@@ -62,7 +63,7 @@ impl LiveState {
     pub fn new(me: UserId, username: &str) -> Self {
         Self {
             me,
-            mention: StoredValue::new(format!("@{}", username.to_lowercase())),
+            mention: StoredValue::new(username.to_lowercase()),
             rooms_changed: RwSignal::new(0),
             memberships: RwSignal::new(HashMap::new()),
             resets: RwSignal::new(HashMap::new()),
@@ -196,8 +197,7 @@ impl LiveState {
 
     fn count_unread(&self, message: &Message) {
         let mine = message.author_id == self.me;
-        let mentioned =
-            !mine && self.mention.with_value(|m| message.body.to_lowercase().contains(m));
+        let mentioned = !mine && self.mention.with_value(|m| mentions(&message.body, m));
         self.unreads.update(|u| {
             let state = u.entry(message.room_id).or_insert(UnreadState {
                 room_id: message.room_id,

@@ -7,6 +7,8 @@ use crate::text::grapheme_count;
 /// and the server can never disagree about it.
 pub const MESSAGE_MAX: usize = 4000;
 pub const CLIENT_ID_MAX: usize = 64;
+/// Distinct mentions recorded per message; more `@names` than this are plain text.
+pub const MENTIONS_MAX: usize = 20;
 
 /// Trims trailing whitespace (leading spaces can be indentation) and checks the length.
 pub fn clean_body(raw: &str) -> Result<String, AppError> {
@@ -31,6 +33,39 @@ pub fn check_client_id(id: &str) -> Result<(), AppError> {
         && id.len() <= CLIENT_ID_MAX
         && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if valid { Ok(()) } else { Err(AppError::invalid("client_id", "Invalid client message id.")) }
+}
+
+/// The lower-cased usernames a message mentions, at most [`MENTIONS_MAX`]. A mention is `@`
+/// followed by username characters, not preceded by one (so `ann@example.org` mentions no
+/// one). Sentence punctuation after a name (`@ann.`) is ambiguous, since usernames may hold
+/// `.` and `-`: both readings are returned and only a real member matches either.
+pub fn mentioned_keys(body: &str) -> Vec<String> {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let mut keys: Vec<String> = Vec::new();
+    let mut previous: Option<char> = None;
+    let mut rest = body;
+    while let Some(at) = rest.find('@') {
+        let before = rest[..at].chars().next_back().or(previous);
+        let after = &rest[at + 1..];
+        let len = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
+        let token = after[..len].to_ascii_lowercase();
+        if !before.is_some_and(|c| is_name(c) || c == '@') && !token.is_empty() {
+            let trimmed = token.trim_end_matches(['.', '-']).to_owned();
+            for key in [token, trimmed] {
+                if !key.is_empty() && !keys.contains(&key) && keys.len() < MENTIONS_MAX {
+                    keys.push(key);
+                }
+            }
+        }
+        previous = Some('@');
+        rest = after;
+    }
+    keys
+}
+
+/// Whether `body` mentions the user whose lower-cased username is `username_key`.
+pub fn mentions(body: &str, username_key: &str) -> bool {
+    mentioned_keys(body).iter().any(|key| key == username_key)
 }
 
 #[cfg(test)]
@@ -63,5 +98,24 @@ mod tests {
         assert!(check_client_id("").is_err());
         assert!(check_client_id("a b").is_err());
         assert!(check_client_id(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn a_mention_is_the_whole_name() {
+        assert!(mentions("look at this @Bob", "bob"));
+        assert!(mentions("@bob: hi", "bob"));
+        assert!(mentions("thanks @bob.", "bob"));
+        assert!(mentions("thanks @bob.", "bob."));
+        assert!(!mentions("@bobby look", "bob"));
+        assert!(!mentions("ask @bob_smith", "bob"));
+        assert!(!mentions("mail bob@bob.example", "bob"));
+        assert!(!mentions("@@bob", "bob"));
+    }
+
+    #[test]
+    fn mentions_are_capped() {
+        let many: String = (0..50).map(|i| format!("@user{i} ")).collect();
+
+        assert_eq!(mentioned_keys(&many).len(), MENTIONS_MAX);
     }
 }

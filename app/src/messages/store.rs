@@ -4,6 +4,7 @@
 
 use sqlx::SqlitePool;
 
+use super::rules::mentioned_keys;
 use super::{Message, PAGE_SIZE};
 use crate::error::AppError;
 use crate::ids::{MessageId, RoomId, UserId};
@@ -75,6 +76,24 @@ pub async fn insert(
         }
         Err(e) => return Err(e.into()),
     };
+
+    // Only members can be mentioned, and not by themselves.
+    for key in mentioned_keys(body) {
+        sqlx::query(
+            "INSERT INTO mentions (user_id, room_id, seq)
+             SELECT u.id, m.room_id, ? FROM users u
+             JOIN memberships m ON m.user_id = u.id AND m.room_id = ?
+             WHERE u.username_key = ? AND u.id != ?
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(seq)
+        .bind(room)
+        .bind(key)
+        .bind(author)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::from)?;
+    }
 
     // The author has read their own message.
     sqlx::query("UPDATE memberships SET last_read_seq = ? WHERE room_id = ? AND user_id = ?")

@@ -30,18 +30,17 @@ pub async fn mark_read(
     Ok(moved)
 }
 
-/// Counters for every room of the user. Mentions are unread, undeleted messages by others
-/// that contain `@username`.
+/// Counters for every room of the user. Mentions are unread, undeleted messages that named
+/// the user when they were sent (`mentions`, filled by the send).
 pub async fn unreads_of(db: &SqlitePool, user: UserId) -> Result<Vec<UnreadState>, AppError> {
     let rows: Vec<(RoomId, i64, i64, i64)> = sqlx::query_as(
         "SELECT r.id, r.last_seq, m.last_read_seq,
-             (SELECT COUNT(*) FROM messages x
-              WHERE x.room_id = r.id AND x.seq > m.last_read_seq AND x.author_id != m.user_id
-                AND x.deleted_at IS NULL
-                AND instr(lower(x.body), '@' || u.username_key) > 0)
+             (SELECT COUNT(*) FROM mentions n
+              JOIN messages x ON x.room_id = n.room_id AND x.seq = n.seq
+              WHERE n.user_id = m.user_id AND n.room_id = r.id AND n.seq > m.last_read_seq
+                AND x.deleted_at IS NULL)
          FROM memberships m
          JOIN rooms r ON r.id = m.room_id
-         JOIN users u ON u.id = m.user_id
          WHERE m.user_id = ?",
     )
     .bind(user)

@@ -91,7 +91,8 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
 
     let version = super::accounts::change_password(&state, user.id, &current, &new).await?;
     session::renew(&session, version).await?;
-    state.hub.sessions_revoked(user.id);
+    let kept = session.id().map(|id| id.to_string());
+    state.hub.sessions_revoked(user.id, kept);
     Ok(())
 }
 

@@ -233,7 +233,10 @@ impl Connection {
         }
         let event = match &envelope.signal {
             Signal::Event(event) => event,
-            Signal::SessionsRevoked => {
+            Signal::SessionsRevoked { kept } if kept.is_some() && *kept == peer.session_id => {
+                return Step::Send(Vec::new());
+            }
+            Signal::SessionsRevoked { .. } => {
                 return match app::session::current_user(&peer.session, state).await {
                     Ok(Some(_)) => Step::Send(Vec::new()),
                     _ => Step::Close(Refusal { code: close::POLICY, reason: "session ended" }),
