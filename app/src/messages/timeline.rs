@@ -306,15 +306,25 @@ fn MessageItem(
         view! { <p class="body">{body.clone()}</p> }.into_any()
     };
 
-    // Every row has the same shape; a follow-up row hides its author with CSS. Rows whose
-    // header took a different branch failed to hydrate (tachys 0.2 met an element where it
-    // expected a marker), which killed the app on any room with consecutive messages.
-    let header = view! {
-        <div class="meta">
-            <span class="author">{message.author_name.clone()}</span>
-            " "
-            <time datetime=move || when().iso_minute()>{move || when().clock()}</time>
-        </div>
+    // One branch or the other, decided once: two adjacent `Show`s (one empty, one not) at the
+    // start of the item failed to hydrate (tachys 0.2 found an element where it expected the
+    // empty one's marker), which killed the whole app on any room with consecutive messages.
+    let header = if first_of_group {
+        view! {
+            <div class="meta">
+                <span class="author">{message.author_name.clone()}</span>
+                " "
+                <time datetime=move || when().iso_minute()>{move || when().clock()}</time>
+            </div>
+        }
+        .into_any()
+    } else {
+        view! {
+            <time class="side-time" datetime=move || when().iso_minute()>
+                {move || when().clock()}
+            </time>
+        }
+        .into_any()
     };
     let edited = (message.edited_at.is_some() && !deleted)
         .then(|| view! { <span class="muted small">"(edited)"</span> });
