@@ -144,9 +144,10 @@ test('a wrong password without JavaScript says so on the log-in page', async ({ 
   await expect(page.getByRole('alert').filter({ hasText: 'Wrong username or password.' })).toBeVisible();
 });
 
-// Regression: two adjacent `Show`s in a message row broke hydration of every room holding
-// consecutive messages from one author, leaving the page without live updates.
-test('a room with consecutive messages by one author hydrates and stays live', async ({
+// Regression: a reloaded room page failed to hydrate about one time in three (the server's
+// extra copy of the route view serialized an "internal" error where the room's data belonged),
+// leaving the page without live updates. Reloading a few times makes a return of it show.
+test('a reloaded room hydrates every time and stays live', async ({
   browser,
 }) => {
   const channel = unique('runs-');
@@ -159,8 +160,10 @@ test('a room with consecutive messages by one author hydrates and stays live', a
   await send(ann, 'second of a run');
 
   await joinChannel(bob, channel);
-  await bob.reload();
-  await hydrated(bob);
+  for (let reload = 0; reload < 4; reload++) {
+    await bob.reload();
+    await hydrated(bob);
+  }
   await send(ann, 'third, live');
 
   await expect(timeline(bob).getByText('third, live')).toBeVisible();

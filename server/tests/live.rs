@@ -68,7 +68,8 @@ impl Socket {
                 .expect("an event within the patience window")
                 .expect("the socket is still open")
                 .expect("a readable frame");
-            let presence = matches!(&frame, Message::Text(text) if text.contains(r#""type":"presence""#));
+            let presence =
+                matches!(&frame, Message::Text(text) if text.contains(r#""type":"presence""#));
             if !presence && !matches!(frame, Message::Ping(_) | Message::Pong(_)) {
                 return frame;
             }

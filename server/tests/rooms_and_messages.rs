@@ -467,6 +467,31 @@ async fn the_room_page_escapes_message_room_name_and_display_name() {
     assert!(!body.contains("<script>alert"), "user text became markup:\n{body}");
 }
 
+/// Regression: leptos_router builds a route's view twice during a server render, and the
+/// extra copy's fetches ran without the request's context. About one render in three then
+/// serialized an "internal" error for the browser, which hydrated the wrong branch and died.
+#[tokio::test]
+async fn server_rendered_pages_never_serialize_an_internal_error() {
+    let server = TestServer::start().await;
+    let (ann, _) = server.user("ann").await;
+    let room = ann.create_channel("general", false).await;
+    ann.say(room, "m1", "hello").await;
+    let pages =
+        [format!("/r/{room}"), format!("/r/{room}/settings"), "/browse".into(), "/".into()];
+
+    for _ in 0..10 {
+        for page in &pages {
+            let (status, html) = ann.get_page(page).await;
+
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert!(
+                !html.contains(r#"\"error\":\"internal\""#),
+                "{page} carried an error:\n{html}"
+            );
+        }
+    }
+}
+
 /// leptos_meta writes `<title>` text unescaped, so a room name could close the title and
 /// inject markup into the head of every member's page.
 #[tokio::test]

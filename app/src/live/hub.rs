@@ -33,7 +33,9 @@ pub enum Signal {
     Event(ServerEvent),
     /// The user's sessions were revoked (password change), except `kept`, the one that made
     /// the change; the other sockets re-check their session and close.
-    SessionsRevoked { kept: Option<String> },
+    SessionsRevoked {
+        kept: Option<String>,
+    },
     /// One session logged out; its sockets close.
     SessionEnded(String),
 }

@@ -9,8 +9,8 @@ use leptos::prelude::*;
 use super::protocol::{ClientFrame, PresenceStatus, RoomCursor, ServerEvent, UnreadState};
 use crate::ids::{RoomId, UserId};
 use crate::messages::Message;
-use crate::messages::rules::mentions;
 use crate::messages::composer::Pending;
+use crate::messages::rules::mentions;
 
 /// A typing indicator disappears this long after the last "typing" signal.
 pub const TYPING_TTL_MS: f64 = 6_000.0;

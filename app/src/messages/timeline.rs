@@ -306,9 +306,9 @@ fn MessageItem(
         view! { <p class="body">{body.clone()}</p> }.into_any()
     };
 
-    // One branch or the other, decided once: two adjacent `Show`s (one empty, one not) at the
-    // start of the item failed to hydrate (tachys 0.2 found an element where it expected the
-    // empty one's marker), which killed the whole app on any room with consecutive messages.
+    // Every child of the row is an element, present on every row; only attributes and the
+    // inside of `.content` change after rendering. The header is one branch or the other,
+    // decided once per row, so server and browser always agree on the row's shape.
     let header = if first_of_group {
         view! {
             <div class="meta">
@@ -326,20 +326,18 @@ fn MessageItem(
         }
         .into_any()
     };
-    let edited = (message.edited_at.is_some() && !deleted)
-        .then(|| view! { <span class="muted small">"(edited)"</span> });
+    let edited = message.edited_at.is_some() && !deleted;
+    let may_change = own && !deleted;
 
     view! {
         <li class="message" class:own=own class:first=first_of_group>
             {header}
-            {content}
-            {edited}
-            <Show when=move || own && !deleted && editing.get() != Some(id)>
-                <div class="tools">
-                    <button type="button" on:click=move |_| editing.set(Some(id))>"Edit"</button>
-                    <button type="button" on:click=delete>"Delete"</button>
-                </div>
-            </Show>
+            <div class="content">{content}</div>
+            <span class="muted small" hidden=!edited>"(edited)"</span>
+            <div class="tools" hidden=move || !may_change || editing.get() == Some(id)>
+                <button type="button" on:click=move |_| editing.set(Some(id))>"Edit"</button>
+                <button type="button" on:click=delete>"Delete"</button>
+            </div>
         </li>
     }
 }

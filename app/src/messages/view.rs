@@ -1,11 +1,14 @@
-//! The room screen: header, timeline and composer. Access is checked once per membership
-//! change, so live updates to the header or timeline never reset the composer.
+//! The room screen: header, timeline and composer. Access and the first history page are
+//! fetched once per membership change (or room reset), so live updates to the header or
+//! timeline never reset the composer.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
 
+use super::HistoryPage;
 use super::api::list_messages;
 use super::composer::Composer;
 use super::timeline::Timeline;
@@ -15,6 +18,7 @@ use crate::live::state::LiveState;
 use crate::rooms::api::{JoinRoom, get_room};
 use crate::rooms::pages::room_param;
 use crate::rooms::{Access, RoomDetail, RoomKind};
+use crate::ui::fetch::page_resource;
 use crate::ui::layout::{RoomIcon, room_label};
 use crate::ui::widgets::{ErrorNote, LoadError, NotFound, PresenceNote, action_error};
 
@@ -32,16 +36,27 @@ pub fn RoomPage() -> impl IntoView {
 #[component]
 fn RoomScreen(id: RoomId) -> impl IntoView {
     let live = expect_context::<LiveState>();
-    let access = Resource::new(move || live.membership_changes(id), move |_| get_room(id));
+    let query = use_query_map();
+    let before = move || query.read().get("before").and_then(|s| s.parse::<i64>().ok());
+    let resets = move || live.resets.with(|r| r.get(&id).copied());
+
+    // One resource for the room and its first page of history. Resources created inside a
+    // resolved `Suspense` got their hydration ids in whatever order the browser resolved its
+    // suspended parts, which could differ from the server's and then break hydration of the
+    // room at random; everything the room screen renders first now comes from here.
+    let opened = page_resource(
+        move || (live.membership_changes(id), before(), resets()),
+        move |(_, before, _)| open_room(id, before),
+    );
 
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match access.await {
-                    Ok(detail) if detail.access == Access::CanJoin => {
-                        view! { <JoinPrompt detail /> }.into_any()
+                match opened.await {
+                    Ok(Opened::Visitor(detail)) => view! { <JoinPrompt detail /> }.into_any(),
+                    Ok(Opened::Member(detail, page)) => {
+                        view! { <MemberView id detail page /> }.into_any()
                     }
-                    Ok(_) => view! { <MemberView id /> }.into_any(),
                     Err(AppError::NotFound) => view! { <NotFound /> }.into_any(),
                     Err(error) => view! { <LoadError error /> }.into_any(),
                 }
@@ -50,31 +65,48 @@ fn RoomScreen(id: RoomId) -> impl IntoView {
     }
 }
 
+/// What the room screen first shows.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Opened {
+    /// A public channel the viewer may join: its header only.
+    Visitor(RoomDetail),
+    /// The viewer's room, with its newest history page (or the one before `before`).
+    Member(RoomDetail, HistoryPage),
+}
+
+async fn open_room(id: RoomId, before: Option<i64>) -> Result<Opened, AppError> {
+    let detail = get_room(id).await?;
+    if detail.access == Access::CanJoin {
+        return Ok(Opened::Visitor(detail));
+    }
+    let page = list_messages(id, before).await?;
+    Ok(Opened::Member(detail, page))
+}
+
 #[component]
-fn MemberView(id: RoomId) -> impl IntoView {
+fn MemberView(id: RoomId, detail: RoomDetail, page: HistoryPage) -> impl IntoView {
     let live = expect_context::<LiveState>();
-    let query = use_query_map();
-    let before = move || query.read().get("before").and_then(|s| s.parse::<i64>().ok());
-    let header = Resource::new(move || live.rooms_changed.get(), move |_| get_room(id));
-    let resets = move || live.resets.with(|r| r.get(&id).copied());
-    let history =
-        Resource::new(move || (before(), resets()), move |(before, _)| list_messages(id, before));
+    let detail = RwSignal::new(detail);
+
+    // Names, topics and member lists change while the room is open: refetch the header in
+    // the browser only, leaving the timeline and the composer's draft alone. The first run
+    // is the hydration itself, which already holds fresh data.
+    Effect::new(move |seen: Option<u64>| {
+        let changes = live.rooms_changed.get();
+        if seen.is_some_and(|seen| seen != changes) {
+            leptos::task::spawn_local(async move {
+                if let Ok(fresh) = get_room(id).await {
+                    detail.set(fresh);
+                }
+            });
+        }
+        changes
+    });
 
     view! {
         <div class="room">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    header.await.ok().map(|detail| view! { <RoomHeader detail /> })
-                })}
-            </Transition>
-            <Transition fallback=|| view! { <p class="loading grow">"Loading messages…"</p> }>
-                {move || Suspend::new(async move {
-                    match history.await {
-                        Ok(page) => view! { <Timeline id page /> }.into_any(),
-                        Err(error) => view! { <LoadError error /> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {move || view! { <RoomHeader detail=detail.get() /> }}
+            <Timeline id page />
             <p class="typing" aria-live="polite">{move || live.typing_line(id)}</p>
             <Composer id />
         </div>

@@ -17,6 +17,7 @@ use super::{Access, ChannelListing, Member, Role, RoomDetail};
 use crate::error::AppError;
 use crate::ids::{RoomId, UserId};
 use crate::live::state::LiveState;
+use crate::ui::fetch::page_resource;
 use crate::ui::layout::{RoomIcon, room_label};
 use crate::ui::widgets::{ErrorNote, LoadError, NotFound, PresenceNote, action_error};
 use crate::users::User;
@@ -32,7 +33,7 @@ pub fn room_param() -> Memo<Option<RoomId>> {
 pub fn BrowsePage() -> impl IntoView {
     let live = expect_context::<LiveState>();
     let create = ServerAction::<CreateChannel>::new();
-    let channels = Resource::new(move || live.rooms_changed.get(), |_| browse_channels());
+    let channels = page_resource(move || live.rooms_changed.get(), |_| browse_channels());
 
     view! {
         <Title text="Browse channels" />
@@ -119,7 +120,7 @@ fn ChannelDirectory(channels: Vec<ChannelListing>) -> impl IntoView {
 pub fn PeoplePage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
-    let found = Resource::new(q, search_users);
+    let found = page_resource(q, search_users);
     let selected = RwSignal::new(Vec::<User>::new());
     let group_error = RwSignal::new(None::<AppError>);
 
@@ -234,7 +235,7 @@ fn PeopleList(people: Vec<User>, selected: RwSignal<Vec<User>>) -> impl IntoView
 pub fn RoomSettingsPage() -> impl IntoView {
     let live = expect_context::<LiveState>();
     let room = room_param();
-    let detail = Resource::new(
+    let detail = page_resource(
         move || (room.get(), live.rooms_changed.get()),
         |(room, _)| async move {
             match room {
@@ -351,7 +352,7 @@ fn MemberList(members: Vec<Member>) -> impl IntoView {
 fn Invite(room: RoomId, members: Vec<UserId>) -> impl IntoView {
     let live = expect_context::<LiveState>();
     let query = RwSignal::new(String::new());
-    let found = Resource::new(move || query.get(), search_users);
+    let found = page_resource(move || query.get(), search_users);
     let error = RwSignal::new(None::<AppError>);
     let members = StoredValue::new(members);
 

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
+use super::fetch::page_resource;
 use super::widgets::LoadError;
 use crate::error::AppError;
 use crate::ids::RoomId;
@@ -22,11 +23,15 @@ pub struct Me(pub RwSignal<User>);
 
 #[component]
 pub fn SignedInLayout() -> impl IntoView {
-    let me = Resource::new(|| (), |_| current_user());
+    let me = page_resource(|| (), |_| current_user());
 
+    // A plain `Suspend`, not a closure returning one: the signed-in user is read once per
+    // page. As a closure it could run twice during a server render, and the discarded first
+    // workspace still used up hydration ids (and failed its fetches on a disposed owner), so
+    // the browser read the wrong serialized resources and hydration broke at random.
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {Suspend::new(async move {
                 match me.await {
                     Ok(Some(user)) => view! { <Workspace user /> }.into_any(),
                     Ok(None) | Err(AppError::Unauthenticated) => {
@@ -44,6 +49,9 @@ fn Workspace(user: User) -> impl IntoView {
     let live = LiveState::new(user.id, &user.username);
     provide_context(live);
     provide_context(Me(RwSignal::new(user)));
+    // Created here, before the sidebar and the page: a resource's hydration id is its place
+    // in creation order, and the page's resources must never take the sidebar's place.
+    let rooms = page_resource(move || live.rooms_changed.get(), |_| list_my_rooms());
 
     // Runs in the browser only, once hydrated: switch times to local, open the socket, and
     // report presence as the tab is shown and hidden.
@@ -90,7 +98,7 @@ fn Workspace(user: User) -> impl IntoView {
             class:on-page=on_page
             data-hydrated=move || live.local_time.get().to_string()
         >
-            <Sidebar />
+            <Sidebar rooms />
             <main id="main" class="main" tabindex="-1">
                 <Outlet />
             </main>
@@ -99,10 +107,8 @@ fn Workspace(user: User) -> impl IntoView {
 }
 
 #[component]
-fn Sidebar() -> impl IntoView {
-    let live = expect_context::<LiveState>();
+fn Sidebar(rooms: Resource<Result<Vec<Room>, AppError>>) -> impl IntoView {
     let Me(me) = expect_context::<Me>();
-    let rooms = Resource::new(move || live.rooms_changed.get(), |_| list_my_rooms());
 
     view! {
         <nav class="sidebar" aria-label="Conversations">

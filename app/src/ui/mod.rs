@@ -1,5 +1,6 @@
 //! The app shell: HTML document, router, and the signed-in layout with its sidebar.
 
+pub mod fetch;
 pub mod layout;
 pub mod widgets;
 

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 
 use super::api::{ChangePassword, LogIn, LogOut, SignUp, UpdateProfile};
 use super::rules::{DISPLAY_NAME_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN};
-use crate::ui::layout::Me;
 use crate::error::AppError;
+use crate::ui::layout::Me;
 use crate::ui::widgets::{ErrorNote, action_error};
 
 /// The error of a form post made without JavaScript, from the `?error=` code.
