@@ -14,10 +14,10 @@ pub fn run(ws: &Workspace) -> Result<()> {
     // Native crates with their test code. `frontend` is left out here and linted for wasm
     // below: in one run `app` would be checked with `hydrate` and `ssr` unified, a mix that
     // no real build compiles.
-    step("clippy: app, server and xtask (native)");
+    step("clippy: app, server, loadgen and xtask (native)");
     let mut native = process::cargo(ws);
     native.args(["clippy", "--release", "--all-targets", "-p", "app", "-p", "server"]);
-    native.args(["-p", "xtask", "--", "-D", "warnings"]);
+    native.args(["-p", "loadgen", "-p", "xtask", "--", "-D", "warnings"]);
     process::run(&mut native)?;
 
     step("clippy: frontend (wasm32)");

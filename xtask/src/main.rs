@@ -14,6 +14,8 @@
 //! - `browser` makes sure Debian's Chromium is installed for Playwright.
 //! - `end2end` installs the npm dependencies and runs Playwright.
 //! - `lint` runs rustfmt and clippy for both targets.
+//!
+//! `bench` runs the `loadgen` crate's scenarios against the built server.
 
 mod browser;
 mod end2end;
@@ -38,7 +40,8 @@ commands:
   run [args]     build, then start the server from the repo root with [args]
   test           build, run the Rust tests of app and server, then Playwright
   e2e [args]     build, then only Playwright, passing [args] (e.g. a spec file or --grep)
-  lint           cargo fmt --check and clippy -D warnings for server and wasm targets";
+  lint           cargo fmt --check and clippy -D warnings for server and wasm targets
+  bench [args]   build, then run the load generator (e.g. `bench fanout`, `bench --help`)";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         "test" => Workspace::locate().and_then(|ws| test(&ws)),
         "e2e" => Workspace::locate().and_then(|ws| e2e(&ws, &rest)),
         "lint" => Workspace::locate().and_then(|ws| lint::run(&ws)),
+        "bench" => Workspace::locate().and_then(|ws| bench(&ws, &rest)),
         "help" | "-h" | "--help" => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -113,12 +117,31 @@ fn test(ws: &Workspace) -> Result<()> {
     // Only `app` and `server`: a `--workspace` run would unify `app`'s `hydrate` feature (from
     // `frontend`) with `ssr` and build a crate that exists in neither real binary. Plain
     // `cargo test` rather than nextest so doctests run too and no extra tool is needed.
-    process::step("running the Rust tests of app and server");
+    process::step("running the Rust tests of app, server and the load generator's smoke run");
     let mut cargo = process::cargo(ws);
-    cargo.args(["test", "--release", "-p", "app", "-p", "server"]);
+    cargo.args(["test", "--release", "-p", "app", "-p", "server", "-p", "loadgen"]);
     process::run(&mut cargo)?;
 
     end2end::playwright(ws, &chromium, &[])
+}
+
+/// The load generator against the freshly built server; BENCHMARKS.md lists the scenarios.
+fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
+    build(ws)?;
+
+    // Built together with the server so `app` is compiled once, with the server's features,
+    // rather than a second time without them for the load generator alone.
+    process::step("building the load generator (release)");
+    let mut cargo = process::cargo(ws);
+    cargo.args(["build", "--release", "-p", "server", "-p", "loadgen"]);
+    cargo.env_remove("LEPTOS_OUTPUT_NAME");
+    process::run(&mut cargo)?;
+
+    process::step("running the load generator");
+    let binary = ws.target_dir().join("release").join("loadgen");
+    let mut loadgen = Command::new(binary);
+    loadgen.args(args).current_dir(ws.root());
+    process::run(&mut loadgen)
 }
 
 /// Playwright alone, for iterating on specs without rerunning the Rust tests.

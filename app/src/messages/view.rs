@@ -103,6 +103,8 @@ fn MemberView(id: RoomId, detail: RoomDetail, page: HistoryPage) -> impl IntoVie
         changes
     });
 
+    // Type-erased: the full type of this view is deep enough to overflow the compiler's
+    // recursion limit in every crate that renders the app.
     view! {
         <div class="room">
             {move || view! { <RoomHeader detail=detail.get() /> }}
@@ -111,6 +113,7 @@ fn MemberView(id: RoomId, detail: RoomDetail, page: HistoryPage) -> impl IntoVie
             <Composer id />
         </div>
     }
+    .into_any()
 }
 
 #[component]

@@ -1,0 +1,22 @@
+//! Parley's load generator: a client of the public API only (the HTTP server functions and
+//! the socket protocol from `app`), driving a real `parley` binary it starts itself.
+//!
+//! # Layout
+//!
+//! - [`target`]: the server under test, its port, data folder, CPU time and memory.
+//! - [`account`]: one signed-up user calling the HTTP API.
+//! - [`population`]: users and rooms built through that API.
+//! - [`socket`]: a receiving socket that resumes and tallies every message it gets.
+//! - [`tally`]: latency histograms and exact lost and duplicate counts.
+//! - [`traffic`]: the open-loop sender (fixed schedule, latency from the scheduled time).
+//! - [`scenarios`]: the lettered benchmarks, each a [`report::Report`].
+//! - [`report`]: the printed table with machine, commit and date.
+
+pub mod account;
+pub mod population;
+pub mod report;
+pub mod scenarios;
+pub mod socket;
+pub mod tally;
+pub mod target;
+pub mod traffic;
