@@ -58,6 +58,11 @@ pub struct Account {
 }
 
 impl Account {
+    /// The same session against another address of the server.
+    pub fn with_api(self, api: Api) -> Self {
+        Self { api, ..self }
+    }
+
     pub fn base(&self) -> &str {
         &self.api.base
     }

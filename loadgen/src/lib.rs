@@ -7,7 +7,7 @@
 //! - [`account`]: one signed-up user calling the HTTP API.
 //! - [`population`]: users and rooms built through that API.
 //! - [`socket`]: a receiving socket that resumes and tallies every message it gets.
-//! - [`tally`]: latency histograms and exact lost and duplicate counts.
+//! - [`tally`]: latency histograms, exact lost counts, redeliveries after resync.
 //! - [`traffic`]: the open-loop sender (fixed schedule, latency from the scheduled time).
 //! - [`scenarios`]: the lettered benchmarks, each a [`report::Report`].
 //! - [`report`]: the printed table with machine, commit and date.

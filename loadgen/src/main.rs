@@ -26,6 +26,10 @@ struct Args {
     /// The built site (default: target/site).
     #[arg(long)]
     site_root: Option<PathBuf>,
+    /// Messages seeded into the long room of `history` (default 1,000,000); seeding runs
+    /// through the real send path, so a million takes as long as the server needs for it.
+    #[arg(long)]
+    messages: Option<usize>,
 }
 
 #[tokio::main]
@@ -53,6 +57,7 @@ async fn main() -> ExitCode {
             binary: args.server.clone().unwrap_or_else(|| root.join("target/release/parley")),
             data_dir: data.path().join(format!("run-{n}")),
             site_root: args.site_root.clone().unwrap_or_else(|| root.join("target/site")),
+            history_messages: args.messages,
         };
         match scenario.run(&launch, scale).await {
             Ok(report) => {

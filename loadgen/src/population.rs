@@ -54,6 +54,13 @@ impl Population {
         Ok(Self { accounts, rooms })
     }
 
+    /// The same accounts and rooms on a restarted server at `base` (a new port).
+    pub fn moved_to(self, base: &str) -> Result<Self> {
+        let api = Api::new(base)?;
+        let accounts = self.accounts.into_iter().map(|a| a.with_api(api.clone())).collect();
+        Ok(Self { accounts, rooms: self.rooms })
+    }
+
     /// The rooms each user is in, by user index.
     pub fn rooms_of_each(&self) -> Vec<Vec<RoomId>> {
         let mut rooms_of = vec![Vec::new(); self.accounts.len()];

@@ -114,7 +114,10 @@ impl Receiver {
         match event {
             ServerEvent::MessageCreated { message } => self.tally.received(&message),
             // The server dropped events for this socket and says so: resume from what we hold.
-            ServerEvent::Resync => self.resume().await?,
+            ServerEvent::Resync => {
+                self.tally.resyncs += 1;
+                self.resume().await?;
+            }
             ServerEvent::RoomReset { room_id } => bail!("room {room_id} was reset"),
             ServerEvent::Reconnect => bail!("the server is restarting"),
             _ => {}

@@ -1,5 +1,9 @@
 //! What the receivers saw: delivery latency, and per room which sequence numbers arrived,
-//! so that lost and duplicated deliveries are counted exactly rather than estimated.
+//! so that lost deliveries are counted exactly rather than estimated.
+//!
+//! A message received again is not a fault by itself: after the server says `Resync` the
+//! client resumes from what it holds, and messages that were already on the wire come twice.
+//! Clients drop those by id, as the browser does, so they are counted apart as redelivered.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -41,11 +45,13 @@ pub struct Tally {
     /// Scheduled send to receipt, for messages by other members.
     pub latency: Histogram<u64>,
     /// Per room, the newest sequence number received. The server delivers a room in order
-    /// with no gaps, so anything else is a fault: a step over a number is a loss, a step back
-    /// a duplicate.
+    /// with no gaps, so a step over a number is a loss; a step back is a redelivery.
     newest: HashMap<RoomId, i64>,
     pub lost: u64,
-    pub duplicated: u64,
+    /// Messages received again (after a resume), dropped by id.
+    pub redelivered: u64,
+    /// Times the server said this socket fell behind.
+    pub resyncs: u64,
 }
 
 impl Tally {
@@ -61,7 +67,8 @@ impl Tally {
             latency: new_histogram(),
             newest: rooms.into_iter().map(|room| (room, at(room))).collect(),
             lost: 0,
-            duplicated: 0,
+            redelivered: 0,
+            resyncs: 0,
         }
     }
 
@@ -69,7 +76,7 @@ impl Tally {
         let now = Instant::now();
         let newest = self.newest.entry(message.room_id).or_insert(0);
         if message.seq <= *newest {
-            self.duplicated += 1;
+            self.redelivered += 1;
             return;
         }
         self.lost += (message.seq - *newest - 1) as u64;
@@ -107,16 +114,19 @@ pub struct Totals {
     pub latency: Histogram<u64>,
     pub deliveries: u64,
     pub lost: u64,
-    pub duplicated: u64,
+    pub redelivered: u64,
+    pub resyncs: u64,
 }
 
 impl Totals {
     pub fn of(tallies: impl IntoIterator<Item = Tally>) -> Self {
-        let mut totals = Self { latency: new_histogram(), deliveries: 0, lost: 0, duplicated: 0 };
+        let mut totals =
+            Self { latency: new_histogram(), deliveries: 0, lost: 0, redelivered: 0, resyncs: 0 };
         for tally in tallies {
             totals.latency.add(&tally.latency).expect("histograms share their bounds");
             totals.lost += tally.lost;
-            totals.duplicated += tally.duplicated;
+            totals.redelivered += tally.redelivered;
+            totals.resyncs += tally.resyncs;
         }
         totals.deliveries = totals.latency.len();
         totals
@@ -153,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn a_skipped_seq_is_lost_and_a_repeated_one_duplicated() {
+    fn a_skipped_seq_is_lost_and_a_repeated_one_redelivered() {
         let mut tally = Tally::new(UserId(1), [RoomId(7)], &HashMap::new());
 
         for seq in [1, 2, 4, 4, 3] {
@@ -161,7 +171,7 @@ mod tests {
         }
 
         assert_eq!(tally.lost, 1);
-        assert_eq!(tally.duplicated, 2);
+        assert_eq!(tally.redelivered, 2);
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct Launch {
     pub data_dir: PathBuf,
     /// The built site (`target/site`), for page and bundle scenarios.
     pub site_root: PathBuf,
+    /// Overrides the size of the history scenario's long room.
+    pub history_messages: Option<usize>,
 }
 
 /// A running server. Dropping it kills the process.

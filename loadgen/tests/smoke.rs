@@ -11,8 +11,12 @@ async fn smoke(scenario: Scenario) -> String {
     let data = tempfile::tempdir().expect("temporary data folder");
     let binary = std::env::var_os("PARLEY_BIN")
         .map_or_else(|| root.join("target/release/parley"), Into::into);
-    let launch =
-        Launch { binary, data_dir: data.path().join("db"), site_root: root.join("target/site") };
+    let launch = Launch {
+        binary,
+        data_dir: data.path().join("db"),
+        site_root: root.join("target/site"),
+        history_messages: None,
+    };
 
     let report = scenario.run(&launch, Scale::Smoke).await.expect("the scenario runs");
 

@@ -44,7 +44,8 @@ impl Outcome {
             Row::info("latency p99.9", format!("{:.2} ms", self.totals.ms(0.999))),
             Row::info("latency max", format!("{:.2} ms", self.totals.max_ms())),
             Row::none_allowed("lost", self.totals.lost),
-            Row::none_allowed("duplicated", self.totals.duplicated),
+            Row::info("resyncs (socket fell behind)", self.totals.resyncs),
+            Row::info("redelivered after resync, dropped by id", self.totals.redelivered),
             Row::info("server CPU (100% = one core)", format!("{:.0}%", self.cpu_percent)),
             Row::info("server RSS", format!("{:.1} MiB", mib(self.rss_bytes))),
         ]

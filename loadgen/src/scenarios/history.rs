@@ -21,10 +21,10 @@ const AUTHORS: usize = 10;
 
 pub async fn long_room(launch: &Launch, scale: Scale) -> Result<Report> {
     let (messages, reads) = match scale {
-        Scale::Full => (1_000_000, 2_000),
+        Scale::Full => (launch.history_messages.unwrap_or(1_000_000), 2_000),
         Scale::Smoke => (300, 50),
     };
-    let mut report = Report::new("e + h: a room of 1,000,000 messages, SQLite");
+    let mut report = Report::new("e + h: newest page of a long room, cold start on it, SQLite");
     let target = Target::start(launch).await?;
     let shape = Shape { users: AUTHORS, rooms: vec![(0..AUTHORS).collect()] };
     let population = Population::build(&target.api()?, &shape, "hist").await?;

@@ -19,8 +19,10 @@ use connection::Peer;
 /// Largest frame or message accepted from a client (axum's default is 64 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Per-socket I/O buffers. tungstenite's 128 KiB defaults would cost megabytes per hundred
-/// idle sockets; events are small.
-const BUFFER_BYTES: usize = 4 * 1024;
+/// idle sockets; events are small, and a bigger frame (up to the limit above) still arrives,
+/// read in more chunks. At 1 KiB an idle socket costs under 10 KiB of server memory in all
+/// (BENCHMARKS.md, scenario d); at 4 KiB it cost 18 KiB.
+const BUFFER_BYTES: usize = 1024;
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
