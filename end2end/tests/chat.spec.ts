@@ -169,3 +169,29 @@ test('a reloaded room hydrates every time and stays live', async ({
   await expect(timeline(bob).getByText('third, live')).toBeVisible();
   expect(errors).toEqual([]);
 });
+
+// Regression: the room settings page, loaded directly, failed to hydrate for the owner more
+// often than not (its people search was a server-rendered resource created after the room's),
+// leaving "Add people" dead. The search also listed the whole directory before anything was
+// typed.
+test('room settings hydrate on every load and invite by search', async ({ browser }) => {
+  const channel = unique('settings-');
+  const ann = await signUp(browser, unique('ann'), 'Ann Owner');
+  const bobName = unique('bob');
+  const bob = await signUp(browser, bobName, 'Bob Invited');
+  const errors: string[] = [];
+  ann.on('pageerror', (error) => errors.push(String(error)));
+  const roomUrl = await createChannel(ann, channel);
+
+  for (let load = 0; load < 4; load++) {
+    await ann.goto(`${roomUrl}/settings`);
+    await hydrated(ann);
+  }
+  const invite = ann.getByRole('region', { name: 'Add people' });
+  await expect(invite.getByRole('listitem')).toHaveCount(0);
+  await invite.getByLabel('Search by name or username').fill(bobName);
+  await invite.getByRole('listitem').filter({ hasText: bobName }).getByRole('button', { name: 'Add' }).click();
+
+  await expect(bob.getByRole('navigation', { name: 'Conversations' }).getByText(channel)).toBeVisible();
+  expect(errors).toEqual([]);
+});

@@ -54,6 +54,10 @@ pub fn stop() {
         if let Some(mut conn) = c.borrow_mut().take() {
             conn.stopped = true;
             if let Some(socket) = conn.socket.take() {
+                // Every handler goes before its closure is dropped with `conn`: an event that
+                // still arrived would otherwise call a freed closure and raise a page error.
+                socket.set_onopen(None);
+                socket.set_onmessage(None);
                 socket.set_onclose(None);
                 // A close that fails means the socket is already gone, which is the goal.
                 socket.close().ok();

@@ -352,10 +352,28 @@ fn MemberList(members: Vec<Member>) -> impl IntoView {
 fn Invite(room: RoomId, members: Vec<UserId>) -> impl IntoView {
     let live = expect_context::<LiveState>();
     let query = RwSignal::new(String::new());
-    let found = page_resource(move || query.get(), search_users);
+    let found = RwSignal::new(Vec::<User>::new());
     let error = RwSignal::new(None::<AppError>);
     let members = StoredValue::new(members);
 
+    // Searched in the browser only, and only once something is typed: the directory is not
+    // listed to anyone who opens the page. Being no resource, the list also takes no part
+    // in hydration, so it renders the same (empty) on the server and in the browser.
+    Effect::new(move |_| {
+        let wanted = query.get();
+        if wanted.trim().is_empty() {
+            found.set(Vec::new());
+            return;
+        }
+        spawn_local(async move {
+            match search_users(wanted.clone()).await {
+                // A slower answer to an older query must not replace a newer one.
+                Ok(people) if query.get_untracked() == wanted => found.set(people),
+                Ok(_) => {}
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
     let add = move |user: UserId| {
         spawn_local(async move {
             match invite_member(room, user).await {
@@ -363,6 +381,15 @@ fn Invite(room: RoomId, members: Vec<UserId>) -> impl IntoView {
                 Err(e) => error.set(Some(e)),
             }
         });
+    };
+    let candidates = move || {
+        found.with(|people| {
+            people
+                .iter()
+                .filter(|u| !members.read_value().contains(&u.id))
+                .cloned()
+                .collect::<Vec<User>>()
+        })
     };
 
     view! {
@@ -377,36 +404,27 @@ fn Invite(room: RoomId, members: Vec<UserId>) -> impl IntoView {
                 prop:value=query
             />
             <ErrorNote error />
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let people = found.await.unwrap_or_default();
-                    let people: Vec<User> = people
-                        .into_iter()
-                        .filter(|u| !members.read_value().contains(&u.id))
-                        .collect();
-                    view! {
-                        <ul class="directory">
-                            {people
-                                .into_iter()
-                                .map(|u| {
-                                    let id = u.id;
-                                    view! {
-                                        <li>
-                                            <span class="grow">
-                                                {u.display_name} " "
-                                                <span class="muted">"@" {u.username}</span>
-                                            </span>
-                                            <button type="button" on:click=move |_| add(id)>
-                                                "Add"
-                                            </button>
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
+            <ul class="directory">
+                <For
+                    each=candidates
+                    key=|u| u.id
+                    children=move |u| {
+                        let id = u.id;
+                        view! {
+                            <li>
+                                <span class="grow">
+                                    {u.display_name} " "
+                                    <span class="muted">"@" {u.username}</span>
+                                </span>
+                                <button type="button" on:click=move |_| add(id)>
+                                    "Add"
+                                </button>
+                            </li>
+                        }
                     }
-                })}
-            </Transition>
+                />
+            </ul>
         </section>
     }
+    .into_any()
 }

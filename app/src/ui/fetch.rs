@@ -27,6 +27,13 @@ where
     #[cfg(feature = "ssr")]
     let request = ssr::RequestContext::capture();
 
+    #[cfg_attr(
+        not(feature = "ssr"),
+        expect(
+            clippy::redundant_async_block,
+            reason = "the block provides context on the server"
+        )
+    )]
     Resource::new(key, move |key| {
         #[cfg(feature = "ssr")]
         let request = request.clone();

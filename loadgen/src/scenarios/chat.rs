@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::{StreamExt, TryStreamExt, stream};
@@ -22,6 +23,10 @@ use super::Scale;
 
 /// Sockets opened at once while connecting the population.
 const CONNECT_CONCURRENCY: usize = 64;
+/// Pause between connecting and sending. Each new socket's presence goes to every other
+/// socket, so connecting 1,000 users sends a million presence frames; that storm is not
+/// part of the chat traffic being measured.
+const SETTLE: Duration = Duration::from_secs(5);
 
 /// What one stretch of traffic came to.
 pub struct Outcome {
@@ -72,6 +77,7 @@ pub async fn traffic(
     let (finals_tx, finals) = watch::channel(None);
     let running: Vec<_> =
         receivers.into_iter().map(|r| tokio::spawn(r.run(finals.clone()))).collect();
+    tokio::time::sleep(SETTLE).await;
 
     let cpu = CpuMeter::start(target)?;
     let sent = traffic::send(population, offered, run).await?;
@@ -129,7 +135,10 @@ pub async fn max_rate(launch: &Launch, scale: Scale) -> Result<Report> {
             1000,
             100,
             15,
-            &[1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0, 7000.0, 8000.0, 10000.0],
+            &[
+                250.0, 500.0, 750.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0,
+                8000.0, 10000.0,
+            ],
         ),
         Scale::Smoke => (20, 4, 1, &[20.0, 40.0]),
     };
