@@ -1,22 +1,27 @@
-//! The hub: the one owner of fan-out. Actions publish committed changes here; every open socket
-//! holds a receiver and keeps what is addressed to it.
+//! The hub: the one owner of fan-out. Actions publish committed changes here; the hub hands
+//! each one to the mailboxes of exactly the sockets it concerns.
 //!
-//! A single broadcast channel carries all events and each socket filters by its own room set.
-//! That costs each socket a look at every event, which is fine for one machine's worth of
-//! users; per-room channels would be the next step when it is not. The channel is bounded: a
-//! socket that falls `CAPACITY` events behind gets `Lagged` and asks its client to resume,
-//! so a slow reader costs a resume, never unbounded memory.
+//! Every open socket registers a mailbox and says which rooms it follows. Publishing to a
+//! room touches only that room's sockets, so a message costs one queue push per member
+//! socket, not a wake-up of every socket on the server (the single broadcast channel this
+//! replaced woke a thousand sockets per message; BENCHMARKS.md). Mailboxes are bounded: when
+//! a socket falls `MAILBOX_CAPACITY` events behind, the hub marks it behind instead of
+//! queueing more, and the socket asks its client to resume, so a slow reader costs a
+//! resume, never unbounded memory.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, watch};
 
 use crate::ids::{RoomId, UserId};
 use crate::live::presence::PresenceRegistry;
 use crate::live::protocol::{PresenceStatus, ServerEvent};
 
-/// Events buffered for the slowest receiver.
-const CAPACITY: usize = 4096;
+/// Events queued for one socket before it counts as behind.
+const MAILBOX_CAPACITY: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Audience {
@@ -59,11 +64,110 @@ pub struct Envelope {
 
 #[derive(Clone)]
 pub struct Hub {
-    sender: broadcast::Sender<Arc<Envelope>>,
+    /// Who receives what. A std `Mutex`: every critical section is map work and
+    /// non-blocking queue pushes, never an `.await`.
+    registry: Arc<Mutex<Registry>>,
+    next_socket: Arc<AtomicU64>,
     /// Flips to `true` once, when the server starts shutting down.
     shutdown: Arc<watch::Sender<bool>>,
     /// Open sockets per user, for online/away/offline.
     pub presence: Arc<PresenceRegistry>,
+}
+
+#[derive(Default)]
+struct Registry {
+    sockets: HashMap<u64, Outbox>,
+    /// Sockets following each room.
+    rooms: HashMap<RoomId, HashSet<u64>>,
+    /// Sockets of each user.
+    users: HashMap<UserId, HashSet<u64>>,
+}
+
+/// The hub's end of one socket's mailbox.
+struct Outbox {
+    sender: mpsc::Sender<Arc<Envelope>>,
+    /// Set when an event could not be queued; the socket resumes its client.
+    behind: Arc<AtomicBool>,
+}
+
+/// What a socket's mailbox produced.
+pub enum Delivery {
+    Event(Arc<Envelope>),
+    /// Events were dropped for this socket: it may have missed anything.
+    Behind,
+}
+
+/// One socket's mailbox. Dropping it unregisters the socket.
+pub struct Mailbox {
+    id: u64,
+    hub: Hub,
+    receiver: mpsc::Receiver<Arc<Envelope>>,
+    behind: Arc<AtomicBool>,
+}
+
+impl Mailbox {
+    /// The next event for this socket. Never ends while the hub lives, since the hub keeps
+    /// the sending side until the mailbox is dropped.
+    pub async fn recv(&mut self) -> Option<Delivery> {
+        let envelope = self.receiver.recv().await?;
+        if self.behind.swap(false, Ordering::AcqRel) {
+            // Whatever is queued predates the resume that follows; the resume covers it.
+            while self.receiver.try_recv().is_ok() {}
+            return Some(Delivery::Behind);
+        }
+        Some(Delivery::Event(envelope))
+    }
+
+    /// Room events reach this socket from now on.
+    pub fn follow(&self, room: RoomId) {
+        self.hub.lock().rooms.entry(room).or_default().insert(self.id);
+    }
+
+    pub fn unfollow(&self, room: RoomId) {
+        let mut registry = self.hub.lock();
+        registry.leave_room(room, self.id);
+    }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        let mut registry = self.hub.lock();
+        registry.sockets.remove(&self.id);
+        registry.rooms.retain(|_, sockets| {
+            sockets.remove(&self.id);
+            !sockets.is_empty()
+        });
+        registry.users.retain(|_, sockets| {
+            sockets.remove(&self.id);
+            !sockets.is_empty()
+        });
+    }
+}
+
+impl Registry {
+    fn leave_room(&mut self, room: RoomId, socket: u64) {
+        if let Some(sockets) = self.rooms.get_mut(&room) {
+            sockets.remove(&socket);
+            if sockets.is_empty() {
+                self.rooms.remove(&room);
+            }
+        }
+    }
+
+    /// Queues `envelope` for `socket`, or marks it behind when its mailbox is full.
+    fn deliver(&self, socket: u64, envelope: &Arc<Envelope>) {
+        let Some(outbox) = self.sockets.get(&socket) else { return };
+        match outbox.sender.try_send(envelope.clone()) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                if !outbox.behind.swap(true, Ordering::AcqRel) {
+                    tracing::debug!(socket, "socket fell behind; it will resync");
+                }
+            }
+            // The socket is closing; its mailbox unregisters it when dropped.
+            Err(TrySendError::Closed(_)) => tracing::trace!(socket, "mailbox closed"),
+        }
+    }
 }
 
 impl Default for Hub {
@@ -74,13 +178,31 @@ impl Default for Hub {
 
 impl Hub {
     pub fn new() -> Self {
-        let (sender, _) = broadcast::channel(CAPACITY);
         let (shutdown, _) = watch::channel(false);
-        Self { sender, shutdown: Arc::new(shutdown), presence: Arc::default() }
+        Self {
+            registry: Arc::default(),
+            next_socket: Arc::new(AtomicU64::new(1)),
+            shutdown: Arc::new(shutdown),
+            presence: Arc::default(),
+        }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {
-        self.sender.subscribe()
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        // A panic while holding the lock left plain maps behind, still usable.
+        self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Registers a socket of `user`. It receives the user's and everyone's events at once,
+    /// and a room's once it follows the room.
+    pub fn connect(&self, user: UserId) -> Mailbox {
+        let id = self.next_socket.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = mpsc::channel(MAILBOX_CAPACITY);
+        let behind = Arc::new(AtomicBool::new(false));
+        let mut registry = self.lock();
+        registry.sockets.insert(id, Outbox { sender, behind: behind.clone() });
+        registry.users.entry(user).or_default().insert(id);
+        drop(registry);
+        Mailbox { id, hub: self.clone(), receiver, behind }
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -114,10 +236,25 @@ impl Hub {
     }
 
     fn publish(&self, audience: Audience, signal: Signal) {
-        // An error only means no socket is open right now: nobody to tell, nothing lost,
-        // since the database already holds the change.
-        if self.sender.send(Arc::new(Envelope { audience, signal })).is_err() {
-            tracing::trace!(?audience, "no open sockets");
+        let envelope = Arc::new(Envelope { audience, signal });
+        let registry = self.lock();
+        // No socket to tell is fine: the database already holds the change.
+        match audience {
+            Audience::Room(room) => {
+                for &socket in registry.rooms.get(&room).into_iter().flatten() {
+                    registry.deliver(socket, &envelope);
+                }
+            }
+            Audience::User(user) => {
+                for &socket in registry.users.get(&user).into_iter().flatten() {
+                    registry.deliver(socket, &envelope);
+                }
+            }
+            Audience::Everyone => {
+                for &socket in registry.sockets.keys() {
+                    registry.deliver(socket, &envelope);
+                }
+            }
         }
     }
 }
@@ -125,6 +262,63 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(room: i64) -> ServerEvent {
+        ServerEvent::RoomUpdated { room_id: RoomId(room) }
+    }
+
+    fn queued(mailbox: &mut Mailbox) -> usize {
+        let mut count = 0;
+        while mailbox.receiver.try_recv().is_ok() {
+            count += 1;
+        }
+        count
+    }
+
+    #[test]
+    fn room_events_reach_only_the_sockets_that_follow_the_room() {
+        let hub = Hub::new();
+        let mut ann = hub.connect(UserId(1));
+        let mut bob = hub.connect(UserId(2));
+        ann.follow(RoomId(7));
+
+        hub.to_room(RoomId(7), event(7));
+        hub.to_user(UserId(2), event(8));
+
+        assert_eq!(queued(&mut ann), 1);
+        assert_eq!(queued(&mut bob), 1);
+    }
+
+    #[test]
+    fn an_unfollowed_or_dropped_socket_gets_nothing_more() {
+        let hub = Hub::new();
+        let mut ann = hub.connect(UserId(1));
+        let bob = hub.connect(UserId(2));
+        ann.follow(RoomId(7));
+        bob.follow(RoomId(7));
+        ann.unfollow(RoomId(7));
+        drop(bob);
+
+        hub.to_room(RoomId(7), event(7));
+
+        assert_eq!(queued(&mut ann), 0);
+        assert!(hub.lock().rooms.is_empty() && hub.lock().sockets.len() == 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_mailbox_reports_behind_instead_of_growing() {
+        let hub = Hub::new();
+        let mut ann = hub.connect(UserId(1));
+        ann.follow(RoomId(7));
+
+        for _ in 0..MAILBOX_CAPACITY + 10 {
+            hub.to_room(RoomId(7), event(7));
+        }
+
+        assert!(matches!(ann.recv().await, Some(Delivery::Behind)));
+        hub.to_room(RoomId(7), event(7));
+        assert!(matches!(ann.recv().await, Some(Delivery::Event(_))));
+    }
 
     #[test]
     fn session_ids_never_reach_debug_output() {

@@ -8,7 +8,7 @@
 //! already delivered and is dropped.
 //!
 //! Every cursor is known from the start: a new socket reads each room's newest sequence right
-//! after subscribing to the hub. Until the client's `Resume` says how far it really is, new
+//! after registering with the hub, and follows those rooms before the client can resume. Until the client's `Resume` says how far it really is, new
 //! messages are left in the database rather than sent, so they come once, in order, with the
 //! replay. A client that never resumes (a simple bot) is treated, after [`RESUME_GRACE`], as
 //! having resumed from where each room stood when it connected.
@@ -20,12 +20,11 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use app::error::AppError;
 use app::ids::{RoomId, UserId};
-use app::live::hub::{Audience, Envelope, Signal};
+use app::live::hub::{Audience, Delivery, Envelope, Mailbox, Signal};
 use app::live::protocol::{
     ClientFrame, PROTOCOL_VERSION, PresenceStatus, RoomCursor, ServerEvent,
 };
@@ -84,13 +83,18 @@ where
 {
     let user = peer.user.id;
 
-    // Subscribe before reading the room list, so an event published in between is not lost.
-    let mut events = state.hub.subscribe();
+    // Register before reading the room list, so a membership event published in between
+    // is not lost. Room events that arrive before the rooms are followed are committed, so
+    // the client's resume (which this socket waits for) replays them from the database.
+    let mut mailbox = state.hub.connect(user);
     let mut shutdown = state.hub.shutdown_signal();
     let rooms = match room_store::positions_of(&state.db, user).await {
         Ok(rooms) => rooms,
         Err(_) => return,
     };
+    for (room, _) in &rooms {
+        mailbox.follow(*room);
+    }
     let mut conn = Connection {
         user,
         name: peer.user.display_name.clone(),
@@ -138,15 +142,17 @@ where
                 }
                 Step::Close(Refusal { code: close::RESTART, reason: "server restarting" })
             }
-            received = events.recv() => match received {
-                Ok(envelope) => conn.route(&state, &peer, &envelope).await,
-                // This socket fell behind the hub's buffer. It may have missed any event, so
-                // re-read its rooms and have the client resume from what it holds.
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(user_id = %user, missed, "socket lagged; asking to resume");
-                    conn.reload_rooms(&state).await
+            received = mailbox.recv() => match received {
+                Some(Delivery::Event(envelope)) => {
+                    conn.route(&state, &peer, &envelope, &mailbox).await
                 }
-                Err(RecvError::Closed) => break None,
+                // This socket fell behind its mailbox. It may have missed any event, so
+                // re-read its rooms and have the client resume from what it holds.
+                Some(Delivery::Behind) => {
+                    tracing::warn!(user_id = %user, "socket fell behind; asking to resume");
+                    conn.reload_rooms(&state, &mailbox).await
+                }
+                None => break None,
             },
             frame = stream.next() => {
                 last_heard = Instant::now();
@@ -222,7 +228,13 @@ async fn send_all<W: Sink<Message> + Unpin>(
 
 impl Connection {
     /// What a hub envelope means for this socket.
-    async fn route(&mut self, state: &AppState, peer: &Peer, envelope: &Envelope) -> Step {
+    async fn route(
+        &mut self,
+        state: &AppState,
+        peer: &Peer,
+        envelope: &Envelope,
+        mailbox: &Mailbox,
+    ) -> Step {
         let for_me = match envelope.audience {
             Audience::Room(room) => self.cursors.contains_key(&room),
             Audience::User(id) => id == self.user,
@@ -258,14 +270,17 @@ impl Connection {
             }
             ServerEvent::Joined { room_id } => {
                 // The client fetches the room's history on `Joined`, after this read: what is
-                // committed up to here comes from that fetch, what follows from here.
+                // committed up to here comes from that fetch, what follows from here. The
+                // room is followed first, so nothing published after the read is missed.
                 if !self.cursors.contains_key(room_id) {
+                    mailbox.follow(*room_id);
                     let newest = room_store::last_seq(&state.db, *room_id).await.unwrap_or(0);
                     self.cursors.insert(*room_id, newest);
                 }
                 Step::Send(vec![event.clone()])
             }
             ServerEvent::Left { room_id } => {
+                mailbox.unfollow(*room_id);
                 self.cursors.remove(room_id);
                 Step::Send(vec![event.clone()])
             }
@@ -325,13 +340,19 @@ impl Connection {
     /// After a lag: the membership may have changed unseen, so the room list is read again
     /// (keeping the cursors of rooms still held), and the socket waits for the client's
     /// `Resume` as if it had just connected.
-    async fn reload_rooms(&mut self, state: &AppState) -> Step {
+    async fn reload_rooms(&mut self, state: &AppState, mailbox: &Mailbox) -> Step {
         if let Ok(rooms) = room_store::positions_of(&state.db, self.user).await {
             let old = std::mem::take(&mut self.cursors);
             self.cursors = rooms
                 .into_iter()
                 .map(|(room, newest)| (room, old.get(&room).copied().unwrap_or(newest)))
                 .collect();
+            for room in old.keys().filter(|room| !self.cursors.contains_key(room)) {
+                mailbox.unfollow(*room);
+            }
+            for room in self.cursors.keys() {
+                mailbox.follow(*room);
+            }
         }
         self.resume_due = Some(Instant::now() + RESUME_GRACE);
         Step::Send(vec![ServerEvent::Resync])
