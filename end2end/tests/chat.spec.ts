@@ -195,3 +195,24 @@ test('room settings hydrate on every load and invite by search', async ({ browse
   await expect(bob.getByRole('navigation', { name: 'Conversations' }).getByText(channel)).toBeVisible();
   expect(errors).toEqual([]);
 });
+
+test('a password change sends the other open tab to the log-in page', async ({ browser }) => {
+  const name = unique('pat');
+  const first = await signUp(browser, name, 'Pat Twice');
+  const second = await (await browser.newContext()).newPage();
+  await second.goto('/login');
+  await second.getByLabel('Username').fill(name);
+  await second.getByLabel('Password').fill(PASSWORD);
+  await second.getByRole('button', { name: 'Log in' }).click();
+  await hydrated(second);
+
+  await first.goto('/settings');
+  await hydrated(first);
+  await first.getByLabel('Current password').fill(PASSWORD);
+  await first.getByLabel('New password').fill('a brand new passphrase');
+  await first.getByRole('button', { name: 'Change password' }).click();
+  await expect(first.getByText('Password changed.')).toBeVisible();
+
+  await expect(second).toHaveURL(/\/login/);
+  await expect(first).toHaveURL(/\/settings$/);
+});

@@ -9,7 +9,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{MessageEvent, WebSocket};
 
-use super::protocol::{ClientFrame, SOCKET_PATH, ServerEvent};
+use super::protocol::{
+    ClientFrame, LOGGED_OUT, SESSION_ENDED, SESSION_OVER_CODE, SOCKET_PATH, ServerEvent,
+};
 
 type Handler = Rc<dyn Fn(ServerEvent)>;
 
@@ -101,7 +103,22 @@ fn connect() {
             Err(e) => leptos::logging::warn!("unreadable socket event: {e}"),
         }
     });
-    let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(|_| {
+    let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| {
+        if session_is_over(&event) {
+            // Logged out, or the password changed on another device: reconnecting would only
+            // be refused, and every request would say "log in", so go and do that. Stopping
+            // is a flag here, not `stop()`, which would free this closure while it runs.
+            CONNECTION.with(|c| {
+                if let Some(conn) = c.borrow_mut().as_mut() {
+                    conn.stopped = true;
+                }
+            });
+            if let Some(window) = web_sys::window() {
+                // If navigation fails the tab stays as it is, with its socket stopped.
+                window.location().set_href("/login").ok();
+            }
+            return;
+        }
         let handler = CONNECTION.with(|c| c.borrow().as_ref().map(|c| c.handler.clone()));
         // Reported as the server's "reconnect" so the live state marks itself disconnected.
         if let Some(handler) = handler {
@@ -120,6 +137,14 @@ fn connect() {
             conn.callbacks = vec![on_open, on_message, on_close];
         }
     });
+}
+
+/// Whether the server closed the socket because its session is over.
+fn session_is_over(event: &web_sys::Event) -> bool {
+    event.dyn_ref::<web_sys::CloseEvent>().is_some_and(|close| {
+        close.code() == SESSION_OVER_CODE
+            && [LOGGED_OUT, SESSION_ENDED].contains(&close.reason().as_str())
+    })
 }
 
 /// Schedules the next attempt: 0.5 s doubling up to 30 s, each delay jittered to 50-100% so

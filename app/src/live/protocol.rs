@@ -13,6 +13,13 @@ pub const PROTOCOL_VERSION: u16 = 2;
 /// Where the socket lives, relative to the site root.
 pub const SOCKET_PATH: &str = "/ws";
 
+/// The close code (policy) with which the server ends a socket whose session is over.
+pub const SESSION_OVER_CODE: u16 = 1008;
+/// Close reason: this session logged out.
+pub const LOGGED_OUT: &str = "logged out";
+/// Close reason: the session was revoked (the password changed on another device).
+pub const SESSION_ENDED: &str = "session ended";
+
 /// The newest sequence number a client holds for a room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomCursor {

@@ -26,7 +26,8 @@ use app::error::AppError;
 use app::ids::{RoomId, UserId};
 use app::live::hub::{Audience, Delivery, Envelope, Mailbox, Signal};
 use app::live::protocol::{
-    ClientFrame, PROTOCOL_VERSION, PresenceStatus, RoomCursor, ServerEvent,
+    ClientFrame, LOGGED_OUT, PROTOCOL_VERSION, PresenceStatus, RoomCursor, SESSION_ENDED,
+    SESSION_OVER_CODE, ServerEvent,
 };
 use app::messages::store as messages;
 use app::rooms::RoomKind;
@@ -251,12 +252,12 @@ impl Connection {
             Signal::SessionsRevoked { .. } => {
                 return match app::session::current_user(&peer.session, state).await {
                     Ok(Some(_)) => Step::Send(Vec::new()),
-                    _ => Step::Close(Refusal { code: close::POLICY, reason: "session ended" }),
+                    _ => Step::Close(Refusal { code: SESSION_OVER_CODE, reason: SESSION_ENDED }),
                 };
             }
             Signal::SessionEnded(id) => {
                 return if peer.session_id.as_deref() == Some(id.as_str()) {
-                    Step::Close(Refusal { code: close::POLICY, reason: "logged out" })
+                    Step::Close(Refusal { code: SESSION_OVER_CODE, reason: LOGGED_OUT })
                 } else {
                     Step::Send(Vec::new())
                 };
