@@ -106,16 +106,17 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    /// The next event for this socket. Never ends while the hub lives, since the hub keeps
-    /// the sending side until the mailbox is dropped.
+    /// The next event for this socket, or word that some were dropped. Never ends while the
+    /// hub lives, since the hub keeps the sending side until the mailbox is dropped.
+    ///
+    /// What is still queued after `Behind` is delivered too, not thrown away: messages among
+    /// it wait for the resume that follows, and the rest (a log-out, a room left) must not
+    /// be lost.
     pub async fn recv(&mut self) -> Option<Delivery> {
-        let envelope = self.receiver.recv().await?;
         if self.behind.swap(false, Ordering::AcqRel) {
-            // Whatever is queued predates the resume that follows; the resume covers it.
-            while self.receiver.try_recv().is_ok() {}
             return Some(Delivery::Behind);
         }
-        Some(Delivery::Event(envelope))
+        self.receiver.recv().await.map(Delivery::Event)
     }
 
     /// Room events reach this socket from now on.
@@ -316,8 +317,24 @@ mod tests {
         }
 
         assert!(matches!(ann.recv().await, Some(Delivery::Behind)));
-        hub.to_room(RoomId(7), event(7));
         assert!(matches!(ann.recv().await, Some(Delivery::Event(_))));
+        assert_eq!(queued(&mut ann), MAILBOX_CAPACITY - 1);
+    }
+
+    #[tokio::test]
+    async fn a_log_out_queued_before_falling_behind_still_arrives() {
+        let hub = Hub::new();
+        let mut ann = hub.connect(UserId(1));
+        ann.follow(RoomId(7));
+        hub.session_ended(UserId(1), "secret-session-id".into());
+
+        for _ in 0..MAILBOX_CAPACITY + 10 {
+            hub.to_room(RoomId(7), event(7));
+        }
+
+        assert!(matches!(ann.recv().await, Some(Delivery::Behind)));
+        let Some(Delivery::Event(first)) = ann.recv().await else { panic!("no event") };
+        assert!(matches!(first.signal, Signal::SessionEnded(_)));
     }
 
     #[test]
