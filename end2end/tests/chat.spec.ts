@@ -190,9 +190,11 @@ test('room settings hydrate on every load and invite by search', async ({ browse
   const invite = ann.getByRole('region', { name: 'Add people' });
   await expect(invite.getByRole('listitem')).toHaveCount(0);
   await invite.getByLabel('Search by name or username').fill(bobName);
-  await invite.getByRole('listitem').filter({ hasText: bobName }).getByRole('button', { name: 'Add' }).click();
+  const found = invite.getByRole('listitem').filter({ hasText: bobName });
+  await found.getByRole('button', { name: 'Add' }).click();
 
-  await expect(bob.getByRole('navigation', { name: 'Conversations' }).getByText(channel)).toBeVisible();
+  const sidebar = bob.getByRole('navigation', { name: 'Conversations' });
+  await expect(sidebar.getByText(channel)).toBeVisible();
   expect(errors).toEqual([]);
 });
 

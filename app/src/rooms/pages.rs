@@ -220,7 +220,9 @@ fn PeopleList(people: Vec<User>, selected: RwSignal<Vec<User>>) -> impl IntoView
                                 aria-pressed=move || is_selected().to_string()
                                 on:click=toggle
                             >
-                                {move || if is_selected() { "In group ✓" } else { "Add to group" }}
+                                {move || {
+                                    if is_selected() { "In group ✓" } else { "Add to group" }
+                                }}
                             </button>
                         </li>
                     }

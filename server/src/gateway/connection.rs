@@ -8,10 +8,11 @@
 //! already delivered and is dropped.
 //!
 //! Every cursor is known from the start: a new socket reads each room's newest sequence right
-//! after registering with the hub, and follows those rooms before the client can resume. Until the client's `Resume` says how far it really is, new
-//! messages are left in the database rather than sent, so they come once, in order, with the
-//! replay. A client that never resumes (a simple bot) is treated, after [`RESUME_GRACE`], as
-//! having resumed from where each room stood when it connected.
+//! after registering with the hub, and follows those rooms before the client can resume.
+//! Until the client's `Resume` says how far it really is, new messages are left in the
+//! database rather than sent, so they come once, in order, with the replay. A client that
+//! never resumes (a simple bot) is treated, after [`RESUME_GRACE`], as having resumed from
+//! where each room stood when it connected.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
