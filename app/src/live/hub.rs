@@ -88,6 +88,9 @@ struct Outbox {
     sender: mpsc::Sender<Arc<Envelope>>,
     /// Set when an event could not be queued; the socket resumes its client.
     behind: Arc<AtomicBool>,
+    /// Whose socket it is and what it follows, so closing it touches only its own entries.
+    user: UserId,
+    rooms: HashSet<RoomId>,
 }
 
 /// What a socket's mailbox produced.
@@ -121,27 +124,35 @@ impl Mailbox {
 
     /// Room events reach this socket from now on.
     pub fn follow(&self, room: RoomId) {
-        self.hub.lock().rooms.entry(room).or_default().insert(self.id);
+        let mut registry = self.hub.lock();
+        registry.rooms.entry(room).or_default().insert(self.id);
+        if let Some(outbox) = registry.sockets.get_mut(&self.id) {
+            outbox.rooms.insert(room);
+        }
     }
 
     pub fn unfollow(&self, room: RoomId) {
         let mut registry = self.hub.lock();
         registry.leave_room(room, self.id);
+        if let Some(outbox) = registry.sockets.get_mut(&self.id) {
+            outbox.rooms.remove(&room);
+        }
     }
 }
 
 impl Drop for Mailbox {
     fn drop(&mut self) {
         let mut registry = self.hub.lock();
-        registry.sockets.remove(&self.id);
-        registry.rooms.retain(|_, sockets| {
+        let Some(outbox) = registry.sockets.remove(&self.id) else { return };
+        for room in outbox.rooms {
+            registry.leave_room(room, self.id);
+        }
+        if let Some(sockets) = registry.users.get_mut(&outbox.user) {
             sockets.remove(&self.id);
-            !sockets.is_empty()
-        });
-        registry.users.retain(|_, sockets| {
-            sockets.remove(&self.id);
-            !sockets.is_empty()
-        });
+            if sockets.is_empty() {
+                registry.users.remove(&outbox.user);
+            }
+        }
     }
 }
 
@@ -200,7 +211,8 @@ impl Hub {
         let (sender, receiver) = mpsc::channel(MAILBOX_CAPACITY);
         let behind = Arc::new(AtomicBool::new(false));
         let mut registry = self.lock();
-        registry.sockets.insert(id, Outbox { sender, behind: behind.clone() });
+        let outbox = Outbox { sender, behind: behind.clone(), user, rooms: HashSet::new() };
+        registry.sockets.insert(id, outbox);
         registry.users.entry(user).or_default().insert(id);
         drop(registry);
         Mailbox { id, hub: self.clone(), receiver, behind }
