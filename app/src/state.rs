@@ -2,15 +2,14 @@
 
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
-
+use crate::db::Db;
 use crate::limits::RateLimits;
 use crate::live::hub::Hub;
 
 #[derive(Clone)]
 pub struct AppState {
-    /// The store of record. SQLite in WAL mode: many readers, one writer at a time.
-    pub db: SqlitePool,
+    /// The store of record: SQLite by default, PostgreSQL when several instances share it.
+    pub db: Db,
     /// Fan-out of committed events to open sockets; the only place events are published.
     pub hub: Hub,
     /// Per-IP and per-account attempt counters for log-in and sign-up.
@@ -18,7 +17,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: SqlitePool, limits: RateLimits) -> Self {
+    pub fn new(db: Db, limits: RateLimits) -> Self {
         Self { db, hub: Hub::new(), limits: Arc::new(limits) }
     }
 

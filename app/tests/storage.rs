@@ -1,211 +1,285 @@
-//! Storage against a real SQLite file: sequence numbers, idempotent inserts, tombstones, and
-//! durability across a close and reopen. Needs `--features ssr`.
+//! The shared storage suite: the same tests against SQLite and against PostgreSQL, so both
+//! backends keep one behaviour. Sequence numbers, idempotent inserts, tombstones, rooms and
+//! members, searches, unread markers, durability across a reopen, and the copy from SQLite
+//! to PostgreSQL. Needs `--features ssr`; PostgreSQL comes from `PARLEY_TEST_POSTGRES`
+//! (`app/src/db/scratch.rs`).
 
 #![cfg(feature = "ssr")]
 
-use std::path::Path;
+use std::future::Future;
 
-use sqlx::SqlitePool;
 use tempfile::TempDir;
 
+use app::db::{Backend, Db, scratch, transfer};
 use app::ids::{RoomId, UserId};
 use app::messages::store::{self as messages, InsertError};
-use app::rooms::store as rooms;
+use app::on_db;
+use app::rooms::store::{self as rooms, NewRoom};
 use app::rooms::{Role, RoomKind};
+use app::unreads::store as unreads;
 use app::users::store as users;
 
 const NOW: i64 = 1_700_000_000_000;
 
-/// A fresh database file in its own folder; the folder lives as long as the returned guard.
-async fn fresh() -> (TempDir, SqlitePool) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = app::db::open(&dir.path().join("parley.db")).await.unwrap();
-    (dir, db)
+/// A fresh, migrated store and what must outlive it.
+struct Fresh {
+    db: Db,
+    url: String,
+    _dir: Option<TempDir>,
 }
 
-async fn user(db: &SqlitePool, name: &str) -> UserId {
+impl Fresh {
+    async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().join("parley.db").display().to_string();
+        Self { db: Db::open(&url).await.unwrap(), url, _dir: Some(dir) }
+    }
+
+    /// `None` when PostgreSQL tests are skipped (never under CI).
+    async fn postgres() -> Option<Self> {
+        let url = scratch::postgres_database().await?;
+        Some(Self { db: Db::open(&url).await.unwrap(), url, _dir: None })
+    }
+
+    /// Closes the pool and opens the same database again, as a restart would.
+    async fn reopen(&mut self) {
+        self.db.close().await;
+        self.db = Db::open(&self.url).await.unwrap();
+    }
+}
+
+/// Declares each listed test twice, once per backend.
+macro_rules! storage_suite {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test(super::Fresh::sqlite().await).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    if let Some(fresh) = super::Fresh::postgres().await {
+                        super::$test(fresh).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+storage_suite!(
+    twenty_concurrent_inserts_into_one_room_get_seq_1_to_20,
+    concurrent_inserts_into_different_rooms_number_each_room_separately,
+    a_duplicate_client_id_is_refused_and_gives_its_seq_back,
+    the_same_client_id_from_two_authors_is_two_messages,
+    an_insert_into_a_missing_room_stores_nothing,
+    a_tombstone_cannot_be_edited,
+    deleting_twice_keeps_the_first_deletion_time,
+    an_edit_replaces_the_body_and_keeps_the_seq,
+    pages_walk_back_fifty_at_a_time_in_ascending_order,
+    adding_a_member_twice_changes_nothing,
+    a_pair_has_one_direct_room_by_constraint,
+    leaving_removes_the_room_from_the_members_list,
+    usernames_are_unique_without_regard_to_case,
+    directory_search_ignores_case_and_ranks_prefixes_first,
+    unnamed_rooms_are_named_after_the_other_members,
+    public_channels_list_counts_and_whether_the_viewer_joined,
+    read_markers_move_forward_only_and_count_mentions,
+    a_password_change_bumps_the_auth_version,
+    data_survives_closing_and_reopening_the_pool,
+);
+
+async fn user(db: &Db, name: &str) -> UserId {
     users::insert(db, name, name, name, "$argon2id$not-a-real-hash", NOW).await.unwrap()
 }
 
+/// A room of `kind` owned by `owner`, with `others` as members.
+async fn room(db: &Db, kind: RoomKind, name: &str, owner: UserId, others: &[UserId]) -> RoomId {
+    let members: Vec<(UserId, Role)> = [(owner, Role::Owner)]
+        .into_iter()
+        .chain(others.iter().map(|id| (*id, Role::Member)))
+        .collect();
+    let new = NewRoom { kind, name, topic: "", dm_key: None, creator: owner, members: &members };
+    rooms::create_room(db, new, NOW).await.unwrap().unwrap()
+}
+
 /// A public channel owned by `owner`.
-async fn channel(db: &SqlitePool, owner: UserId, name: &str) -> RoomId {
-    let mut tx = db.begin().await.unwrap();
-    let room =
-        rooms::insert_room(&mut tx, RoomKind::Public, name, "", None, owner, NOW).await.unwrap();
-    rooms::add_member(&mut tx, room, owner, Role::Owner, NOW).await.unwrap();
-    tx.commit().await.unwrap();
-    room
+async fn channel(db: &Db, owner: UserId, name: &str) -> RoomId {
+    room(db, RoomKind::Public, name, owner, &[]).await
 }
 
-async fn last_seq(db: &SqlitePool, room: RoomId) -> i64 {
-    sqlx::query_scalar("SELECT last_seq FROM rooms WHERE id = ?")
-        .bind(room)
-        .fetch_one(db)
-        .await
-        .unwrap()
+async fn last_seq(db: &Db, room: RoomId) -> i64 {
+    rooms::last_seq(db, room).await.unwrap()
 }
 
-async fn all_seqs(db: &SqlitePool, room: RoomId) -> Vec<i64> {
-    sqlx::query_scalar("SELECT seq FROM messages WHERE room_id = ? ORDER BY seq")
-        .bind(room)
-        .fetch_all(db)
-        .await
-        .unwrap()
+async fn all_seqs(db: &Db, room: RoomId) -> Vec<i64> {
+    on_db!(db, |pool| {
+        sqlx::query_scalar("SELECT seq FROM messages WHERE room_id = $1 ORDER BY seq")
+            .bind(room)
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_concurrent_inserts_into_one_room_get_seq_1_to_20() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let room = channel(&db, ann, "general").await;
+async fn count(db: &Db, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    on_db!(db, |pool| sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap())
+}
 
-    let tasks: Vec<_> = (0..20)
-        .map(|i| {
-            let db = db.clone();
-            tokio::spawn(async move {
-                messages::insert(&db, room, ann, &format!("c{i}"), &format!("body {i}"), NOW).await
-            })
-        })
-        .collect();
-    let mut seqs = Vec::new();
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(message) => seqs.push(message.seq),
-            Err(e) => panic!("a concurrent insert failed: {e:?}"),
+/// Runs `task` twenty times at once; `i` is the task's number.
+async fn twenty_at_once<F, T>(task: impl Fn(usize) -> F) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = (0..20).map(|i| tokio::spawn(task(i))).collect();
+    let mut results = Vec::new();
+    for handle in handles {
+        results.push(handle.await.unwrap());
+    }
+    results
+}
+
+async fn twenty_concurrent_inserts_into_one_room_get_seq_1_to_20(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let room = channel(db, ann, "general").await;
+
+    let sent = twenty_at_once(|i| {
+        let db = db.clone();
+        async move {
+            messages::insert(&db, room, ann, &format!("c{i}"), &format!("body {i}"), NOW).await
         }
-    }
-    seqs.sort();
+    })
+    .await;
 
-    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
-    assert_eq!(all_seqs(&db, room).await, seqs);
-    assert_eq!(last_seq(&db, room).await, 20);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_inserts_into_different_rooms_number_each_room_separately() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let general = channel(&db, ann, "general").await;
-    let random = channel(&db, ann, "random").await;
-
-    let tasks: Vec<_> = (0..20)
-        .map(|i| {
-            let db = db.clone();
-            let room = if i % 2 == 0 { general } else { random };
-            tokio::spawn(async move {
-                messages::insert(&db, room, ann, &format!("c{i}"), "hi", NOW).await.is_ok()
-            })
-        })
+    let mut seqs: Vec<i64> = sent
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("a concurrent insert failed: {e:?}")).seq)
         .collect();
-    for task in tasks {
-        assert!(task.await.unwrap());
-    }
-
-    assert_eq!(all_seqs(&db, general).await, (1..=10).collect::<Vec<_>>());
-    assert_eq!(all_seqs(&db, random).await, (1..=10).collect::<Vec<_>>());
+    seqs.sort();
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+    assert_eq!(all_seqs(db, room).await, seqs);
+    assert_eq!(last_seq(db, room).await, 20);
 }
 
-#[tokio::test]
-async fn a_duplicate_client_id_is_refused_and_gives_its_seq_back() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let room = channel(&db, ann, "general").await;
-    let first = messages::insert(&db, room, ann, "same", "hello", NOW).await.unwrap();
+async fn concurrent_inserts_into_different_rooms_number_each_room_separately(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let general = channel(db, ann, "general").await;
+    let random = channel(db, ann, "random").await;
 
-    let again = messages::insert(&db, room, ann, "same", "hello again", NOW).await;
+    let sent = twenty_at_once(|i| {
+        let db = db.clone();
+        let room = if i % 2 == 0 { general } else { random };
+        async move { messages::insert(&db, room, ann, &format!("c{i}"), "hi", NOW).await.is_ok() }
+    })
+    .await;
+
+    assert!(sent.iter().all(|ok| *ok));
+    assert_eq!(all_seqs(db, general).await, (1..=10).collect::<Vec<_>>());
+    assert_eq!(all_seqs(db, random).await, (1..=10).collect::<Vec<_>>());
+}
+
+async fn a_duplicate_client_id_is_refused_and_gives_its_seq_back(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let room = channel(db, ann, "general").await;
+    let first = messages::insert(db, room, ann, "same", "hello", NOW).await.unwrap();
+
+    let again = messages::insert(db, room, ann, "same", "hello again", NOW).await;
 
     assert!(matches!(again, Err(InsertError::DuplicateClientId)), "{again:?}");
-    assert_eq!(last_seq(&db, room).await, first.seq);
-    let next = messages::insert(&db, room, ann, "other", "next", NOW).await.unwrap();
+    assert_eq!(last_seq(db, room).await, first.seq);
+    let next = messages::insert(db, room, ann, "other", "next", NOW).await.unwrap();
     assert_eq!(next.seq, first.seq + 1);
-    let stored = messages::by_id(&db, first.id).await.unwrap().unwrap();
+    let stored = messages::by_id(db, first.id).await.unwrap().unwrap();
     assert_eq!(stored.body, "hello");
 }
 
-#[tokio::test]
-async fn the_same_client_id_from_two_authors_is_two_messages() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let bob = user(&db, "bob").await;
-    let room = channel(&db, ann, "general").await;
+async fn the_same_client_id_from_two_authors_is_two_messages(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let bob = user(db, "bob").await;
+    let room = channel(db, ann, "general").await;
 
-    let from_ann = messages::insert(&db, room, ann, "c1", "from ann", NOW).await.unwrap();
-    let from_bob = messages::insert(&db, room, bob, "c1", "from bob", NOW).await.unwrap();
+    let from_ann = messages::insert(db, room, ann, "c1", "from ann", NOW).await.unwrap();
+    let from_bob = messages::insert(db, room, bob, "c1", "from bob", NOW).await.unwrap();
 
     assert_ne!(from_ann.id, from_bob.id);
     assert_eq!((from_ann.seq, from_bob.seq), (1, 2));
 }
 
-#[tokio::test]
-async fn an_insert_into_a_missing_room_stores_nothing() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
+async fn an_insert_into_a_missing_room_stores_nothing(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
 
-    let lost = messages::insert(&db, RoomId(404), ann, "c1", "nowhere", NOW).await;
+    let lost = messages::insert(db, RoomId(404), ann, "c1", "nowhere", NOW).await;
 
     assert!(matches!(lost, Err(InsertError::Other(_))), "{lost:?}");
-    let rows: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&db).await.unwrap();
-    assert_eq!(rows, 0);
+    assert_eq!(count(db, "messages").await, 0);
 }
 
-#[tokio::test]
-async fn a_tombstone_cannot_be_edited() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let room = channel(&db, ann, "general").await;
-    let message = messages::insert(&db, room, ann, "c1", "regrettable", NOW).await.unwrap();
+async fn a_tombstone_cannot_be_edited(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let room = channel(db, ann, "general").await;
+    let message = messages::insert(db, room, ann, "c1", "regrettable", NOW).await.unwrap();
 
-    let deleted = messages::delete(&db, message.id, NOW + 1).await.unwrap();
-    let edited = messages::edit(&db, message.id, "resurrected", NOW + 2).await.unwrap();
+    let deleted = messages::delete(db, message.id, NOW + 1).await.unwrap();
+    let edited = messages::edit(db, message.id, "resurrected", NOW + 2).await.unwrap();
 
     assert_eq!(deleted.body, "");
     assert_eq!(deleted.deleted_at, Some(NOW + 1));
     assert_eq!(deleted.seq, message.seq);
     assert!(edited.is_none(), "a tombstone was edited: {edited:?}");
-    let stored = messages::by_id(&db, message.id).await.unwrap().unwrap();
+    let stored = messages::by_id(db, message.id).await.unwrap().unwrap();
     assert_eq!((stored.body.as_str(), stored.edited_at), ("", None));
 }
 
-#[tokio::test]
-async fn deleting_twice_keeps_the_first_deletion_time() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let room = channel(&db, ann, "general").await;
-    let message = messages::insert(&db, room, ann, "c1", "oops", NOW).await.unwrap();
+async fn deleting_twice_keeps_the_first_deletion_time(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let room = channel(db, ann, "general").await;
+    let message = messages::insert(db, room, ann, "c1", "oops", NOW).await.unwrap();
 
-    messages::delete(&db, message.id, NOW + 1).await.unwrap();
-    let again = messages::delete(&db, message.id, NOW + 5).await.unwrap();
+    messages::delete(db, message.id, NOW + 1).await.unwrap();
+    let again = messages::delete(db, message.id, NOW + 5).await.unwrap();
 
     assert_eq!(again.deleted_at, Some(NOW + 1));
 }
 
-#[tokio::test]
-async fn an_edit_replaces_the_body_and_keeps_the_seq() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let room = channel(&db, ann, "general").await;
-    let message = messages::insert(&db, room, ann, "c1", "typo", NOW).await.unwrap();
+async fn an_edit_replaces_the_body_and_keeps_the_seq(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let room = channel(db, ann, "general").await;
+    let message = messages::insert(db, room, ann, "c1", "typo", NOW).await.unwrap();
 
-    let edited = messages::edit(&db, message.id, "fixed", NOW + 1).await.unwrap().unwrap();
+    let edited = messages::edit(db, message.id, "fixed", NOW + 1).await.unwrap().unwrap();
 
     assert_eq!(edited.body, "fixed");
     assert_eq!(edited.edited_at, Some(NOW + 1));
     assert_eq!((edited.seq, edited.created_at), (message.seq, message.created_at));
 }
 
-#[tokio::test]
-async fn pages_walk_back_fifty_at_a_time_in_ascending_order() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let room = channel(&db, ann, "general").await;
+async fn pages_walk_back_fifty_at_a_time_in_ascending_order(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let room = channel(db, ann, "general").await;
     for i in 1..=101 {
-        messages::insert(&db, room, ann, &format!("c{i}"), "x", NOW).await.unwrap();
+        messages::insert(db, room, ann, &format!("c{i}"), "x", NOW).await.unwrap();
     }
 
-    let (newest, more_after_newest) = messages::page(&db, room, None).await.unwrap();
-    let (middle, more_after_middle) = messages::page(&db, room, Some(52)).await.unwrap();
-    let (oldest, more_after_oldest) = messages::page(&db, room, Some(2)).await.unwrap();
+    let (newest, more_after_newest) = messages::page(db, room, None).await.unwrap();
+    let (middle, more_after_middle) = messages::page(db, room, Some(52)).await.unwrap();
+    let (oldest, more_after_oldest) = messages::page(db, room, Some(2)).await.unwrap();
 
     let seqs = |page: &[app::messages::Message]| page.iter().map(|m| m.seq).collect::<Vec<_>>();
     assert_eq!(seqs(&newest), (52..=101).collect::<Vec<_>>());
@@ -216,92 +290,240 @@ async fn pages_walk_back_fifty_at_a_time_in_ascending_order() {
     assert!(!more_after_oldest);
 }
 
-#[tokio::test]
-async fn adding_a_member_twice_changes_nothing() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let bob = user(&db, "bob").await;
-    let room = channel(&db, ann, "general").await;
-    let mut conn = db.acquire().await.unwrap();
+async fn adding_a_member_twice_changes_nothing(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let bob = user(db, "bob").await;
+    let room = channel(db, ann, "general").await;
 
-    let first = rooms::add_member(&mut conn, room, bob, Role::Member, NOW).await.unwrap();
-    let second = rooms::add_member(&mut conn, room, bob, Role::Admin, NOW).await.unwrap();
+    let first = rooms::add_member(db, room, bob, Role::Member, NOW).await.unwrap();
+    let second = rooms::add_member(db, room, bob, Role::Admin, NOW).await.unwrap();
 
     assert!(first);
     assert!(!second);
-    let members = rooms::members(&db, room).await.unwrap();
+    let members = rooms::members(db, room).await.unwrap();
     let roles: Vec<_> = members.iter().map(|m| (m.user.id, m.role)).collect();
     assert_eq!(roles, vec![(ann, Role::Owner), (bob, Role::Member)]);
 }
 
-#[tokio::test]
-async fn a_pair_has_one_direct_room_by_constraint() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let bob = user(&db, "bob").await;
+async fn a_pair_has_one_direct_room_by_constraint(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let bob = user(db, "bob").await;
     let key = format!("{ann}:{bob}");
-    let mut conn = db.acquire().await.unwrap();
-    let first = rooms::insert_room(&mut conn, RoomKind::Direct, "", "", Some(&key), ann, NOW)
-        .await
-        .unwrap();
+    let members = [(ann, Role::Member), (bob, Role::Member)];
+    let direct = |creator| NewRoom {
+        kind: RoomKind::Direct,
+        name: "",
+        topic: "",
+        dm_key: Some(&key),
+        creator,
+        members: &members,
+    };
+    let first = rooms::create_room(db, direct(ann), NOW).await.unwrap();
 
-    let second =
-        rooms::insert_room(&mut conn, RoomKind::Direct, "", "", Some(&key), bob, NOW).await;
+    let second = rooms::create_room(db, direct(bob), NOW).await.unwrap();
 
-    assert!(second.is_err());
-    assert_eq!(rooms::dm_room(&db, &key).await.unwrap(), Some(first));
+    assert!(first.is_some());
+    assert_eq!(second, None);
+    assert_eq!(rooms::dm_room(db, &key).await.unwrap(), first);
+    assert_eq!(count(db, "rooms").await, 1);
 }
 
-#[tokio::test]
-async fn leaving_removes_the_room_from_the_members_list() {
-    let (_dir, db) = fresh().await;
-    let ann = user(&db, "ann").await;
-    let bob = user(&db, "bob").await;
-    let room = channel(&db, ann, "general").await;
-    let mut conn = db.acquire().await.unwrap();
-    rooms::add_member(&mut conn, room, bob, Role::Member, NOW).await.unwrap();
-    drop(conn);
+async fn leaving_removes_the_room_from_the_members_list(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let bob = user(db, "bob").await;
+    let room = channel(db, ann, "general").await;
+    rooms::add_member(db, room, bob, Role::Member, NOW).await.unwrap();
 
-    let removed = rooms::remove_member(&db, room, bob).await.unwrap();
-    let removed_again = rooms::remove_member(&db, room, bob).await.unwrap();
+    let removed = rooms::remove_member(db, room, bob).await.unwrap();
+    let removed_again = rooms::remove_member(db, room, bob).await.unwrap();
 
     assert!(removed);
     assert!(!removed_again);
-    assert!(rooms::rooms_of(&db, bob).await.unwrap().is_empty());
-    assert_eq!(rooms::standing(&db, room, bob).await.unwrap(), Some((RoomKind::Public, None)));
+    assert!(rooms::rooms_of(db, bob).await.unwrap().is_empty());
+    assert_eq!(rooms::standing(db, room, bob).await.unwrap(), Some((RoomKind::Public, None)));
 }
 
-async fn reopen(path: &Path, db: SqlitePool) -> SqlitePool {
-    db.close().await;
-    app::db::open(path).await.unwrap()
-}
-
-#[tokio::test]
-async fn data_survives_closing_and_reopening_the_pool() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("parley.db");
-    let db = app::db::open(&path).await.unwrap();
-    let ann = user(&db, "ann").await;
-    let room = channel(&db, ann, "general").await;
+async fn data_survives_closing_and_reopening_the_pool(mut fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let room = channel(db, ann, "general").await;
     for i in 1..=3 {
-        messages::insert(&db, room, ann, &format!("c{i}"), &format!("message {i}"), NOW)
+        messages::insert(db, room, ann, &format!("c{i}"), &format!("message {i}"), NOW)
             .await
             .unwrap();
     }
-    let doomed = messages::insert(&db, room, ann, "c4", "deleted", NOW).await.unwrap();
-    messages::delete(&db, doomed.id, NOW).await.unwrap();
+    let doomed = messages::insert(db, room, ann, "c4", "deleted", NOW).await.unwrap();
+    messages::delete(db, doomed.id, NOW).await.unwrap();
 
-    let db = reopen(&path, db).await;
+    fresh.reopen().await;
+    let db = &fresh.db;
 
-    let (page, has_more) = messages::page(&db, room, None).await.unwrap();
+    let (page, has_more) = messages::page(db, room, None).await.unwrap();
     let bodies: Vec<&str> = page.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, vec!["message 1", "message 2", "message 3", ""]);
     assert!(!has_more);
     assert!(page[3].is_deleted());
-    assert_eq!(last_seq(&db, room).await, 4);
-    assert_eq!(rooms::positions_of(&db, ann).await.unwrap(), vec![(room, 4)]);
-    let retry = messages::insert(&db, room, ann, "c1", "message 1", NOW).await;
+    assert_eq!(last_seq(db, room).await, 4);
+    assert_eq!(rooms::positions_of(db, ann).await.unwrap(), vec![(room, 4)]);
+    let retry = messages::insert(db, room, ann, "c1", "message 1", NOW).await;
     assert!(matches!(retry, Err(InsertError::DuplicateClientId)));
-    let next = messages::insert(&db, room, ann, "c5", "after reopening", NOW).await.unwrap();
+    let next = messages::insert(db, room, ann, "c5", "after reopening", NOW).await.unwrap();
     assert_eq!(next.seq, 5);
+}
+
+async fn usernames_are_unique_without_regard_to_case(fresh: Fresh) {
+    let db = &fresh.db;
+    users::insert(db, "Ann", "ann", "Ann", "$argon2id$x", NOW).await.unwrap();
+
+    let again = users::insert(db, "ANN", "ann", "Other Ann", "$argon2id$x", NOW).await;
+
+    assert!(matches!(again, Err(app::error::AppError::UsernameTaken)), "{again:?}");
+    assert_eq!(count(db, "users").await, 1);
+}
+
+async fn directory_search_ignores_case_and_ranks_prefixes_first(fresh: Fresh) {
+    let db = &fresh.db;
+    users::insert(db, "mariana", "mariana", "Mariana Trench", "$argon2id$x", NOW).await.unwrap();
+    users::insert(db, "ana", "ana", "Ana Lopez", "$argon2id$x", NOW).await.unwrap();
+    users::insert(db, "bob", "bob", "Bob", "$argon2id$x", NOW).await.unwrap();
+    users::insert(db, "per_cent", "per_cent", "100% Per", "$argon2id$x", NOW).await.unwrap();
+
+    let found = users::search(db, "ANA", 10).await.unwrap();
+    let by_display = users::search(db, "lopez", 10).await.unwrap();
+    let wildcard = users::search(db, "%", 10).await.unwrap();
+
+    let names = |list: &[app::users::User]| -> Vec<String> {
+        list.iter().map(|u| u.username.clone()).collect()
+    };
+    assert_eq!(names(&found), vec!["ana", "mariana"]);
+    assert_eq!(names(&by_display), vec!["ana"]);
+    assert_eq!(names(&wildcard), vec!["per_cent"], "% must match only itself");
+}
+
+async fn unnamed_rooms_are_named_after_the_other_members(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let bob = user(db, "bob").await;
+    let cat = user(db, "cat").await;
+    let group = room(db, RoomKind::Group, "", ann, &[cat, bob]).await;
+
+    let seen_by_ann = rooms::room_for(db, group, ann).await.unwrap();
+    let seen_by_cat = rooms::room_for(db, group, cat).await.unwrap();
+
+    assert_eq!(seen_by_ann.name, "bob, cat");
+    assert_eq!(seen_by_cat.name, "ann, bob");
+    assert_eq!(seen_by_ann.kind, RoomKind::Group);
+}
+
+async fn public_channels_list_counts_and_whether_the_viewer_joined(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let bob = user(db, "bob").await;
+    room(db, RoomKind::Public, "zebra", ann, &[bob]).await;
+    room(db, RoomKind::Public, "Apple", ann, &[]).await;
+    room(db, RoomKind::Private, "secret", ann, &[bob]).await;
+
+    let listed = rooms::public_channels(db, bob).await.unwrap();
+
+    let rows: Vec<(&str, i64, bool)> =
+        listed.iter().map(|c| (c.name.as_str(), c.member_count, c.joined)).collect();
+    assert_eq!(rows, vec![("Apple", 1, false), ("zebra", 2, true)]);
+}
+
+async fn read_markers_move_forward_only_and_count_mentions(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let bob = user(db, "bob").await;
+    let room = room(db, RoomKind::Public, "general", ann, &[bob]).await;
+    for (i, body) in ["hi", "@bob look", "@bob again", "bye"].iter().enumerate() {
+        messages::insert(db, room, ann, &format!("c{i}"), body, NOW).await.unwrap();
+    }
+
+    let past_the_end = unreads::mark_read(db, room, bob, 99).await.unwrap();
+    let backwards = unreads::mark_read(db, room, bob, 1).await.unwrap();
+    let before = unreads::unreads_of(db, bob).await.unwrap();
+
+    assert_eq!(past_the_end, Some(4), "a marker never passes the newest message");
+    assert_eq!(backwards, None);
+    assert_eq!((before[0].read_seq, before[0].last_seq, before[0].mentions), (4, 4, 0));
+    sqlx_reset_marker(db, room, bob).await;
+    let after = unreads::unreads_of(db, bob).await.unwrap();
+    assert_eq!((after[0].read_seq, after[0].mentions), (2, 1), "one mention is after seq 2");
+}
+
+/// Puts `user`'s marker back to 2, which no public operation does.
+async fn sqlx_reset_marker(db: &Db, room: RoomId, user: UserId) {
+    on_db!(db, |pool| {
+        sqlx::query("UPDATE memberships SET last_read_seq = 2 WHERE room_id = $1 AND user_id = $2")
+            .bind(room)
+            .bind(user)
+            .execute(pool)
+            .await
+            .map(drop)
+            .unwrap();
+    });
+}
+
+async fn a_password_change_bumps_the_auth_version(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+
+    let version = users::set_password(db, ann, "$argon2id$new").await.unwrap();
+
+    assert_eq!(version, 1);
+    assert!(users::by_session(db, ann, 0).await.unwrap().is_none());
+    assert!(users::by_session(db, ann, 1).await.unwrap().is_some());
+    let creds = users::credentials_by_key(db, "ann").await.unwrap().unwrap();
+    assert_eq!(creds.password_hash, "$argon2id$new");
+}
+
+/// `parley migrate-to-postgres`: everything in a SQLite store arrives in PostgreSQL with the
+/// same ids and sequence numbers, and new rows continue after the copied ones.
+#[tokio::test]
+async fn a_sqlite_store_copies_into_postgres_unchanged() {
+    let Some(mut target) = Fresh::postgres().await else { return };
+    let source = Fresh::sqlite().await;
+    let from = &source.db;
+    let ann = user(from, "ann").await;
+    let bob = user(from, "bob").await;
+    users::set_last_seen(from, bob, NOW + 9).await.unwrap();
+    let general = room(from, RoomKind::Public, "general", ann, &[bob]).await;
+    for i in 1..=1203 {
+        messages::insert(from, general, ann, &format!("c{i}"), "@bob hello", NOW).await.unwrap();
+    }
+    let edited = messages::edit(from, app::ids::MessageId(7), "edited", NOW + 1).await.unwrap();
+    messages::delete(from, app::ids::MessageId(8), NOW + 2).await.unwrap();
+
+    let copied = transfer::sqlite_to_postgres(from, &target.db).await.unwrap();
+    target.reopen().await;
+    let to = &target.db;
+
+    assert_eq!(to.backend(), Backend::Postgres);
+    assert!(copied.contains(&("messages", 1203)), "{copied:?}");
+    for table in ["users", "rooms", "memberships", "messages", "mentions"] {
+        assert_eq!(count(to, table).await, count(from, table).await, "{table}");
+    }
+    assert_eq!(
+        messages::page(to, general, None).await.unwrap(),
+        messages::page(from, general, None).await.unwrap()
+    );
+    assert_eq!(messages::by_id(to, app::ids::MessageId(7)).await.unwrap(), edited);
+    assert!(messages::by_id(to, app::ids::MessageId(8)).await.unwrap().unwrap().is_deleted());
+    assert_eq!(
+        rooms::members(to, general).await.unwrap(),
+        rooms::members(from, general).await.unwrap()
+    );
+    assert_eq!(
+        unreads::unreads_of(to, bob).await.unwrap(),
+        unreads::unreads_of(from, bob).await.unwrap()
+    );
+    let carol = user(to, "carol").await;
+    assert_eq!(carol, UserId(3), "ids continue after the copied ones");
+    let next = messages::insert(to, general, bob, "b1", "after the move", NOW).await.unwrap();
+    assert_eq!((next.seq, next.id), (1204, app::ids::MessageId(1204)));
+    let again = transfer::sqlite_to_postgres(from, to).await;
+    assert!(matches!(again, Err(transfer::TransferError::TargetNotEmpty(3))), "{again:?}");
 }

@@ -21,8 +21,11 @@ pub struct Config {
     pub addr: SocketAddr,
     /// `PARLEY_DATA_DIR`: holds `parley.db` (and later media).
     pub data_dir: PathBuf,
-    /// `PARLEY_DATABASE`: the SQLite file; defaults to `<data dir>/parley.db`.
-    pub database: PathBuf,
+    /// `PARLEY_DATABASE`: a SQLite file (default `<data dir>/parley.db`) or a
+    /// `postgres://` URL.
+    pub database: DatabaseUrl,
+    /// `PARLEY_REDIS_URL`: when set, live events travel between instances through Redis.
+    pub redis_url: Option<DatabaseUrl>,
     /// `PARLEY_SITE_ROOT`: the built bundle (`pkg/`) and public files.
     pub site_root: String,
     /// `PARLEY_LOG`: a tracing filter such as `info` or `app=debug`.
@@ -56,14 +59,23 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &'static str, default: &str| lookup(name).unwrap_or(default.to_owned());
         let data_dir = PathBuf::from(get("PARLEY_DATA_DIR", DEFAULT_DATA_DIR));
-        let database = lookup("PARLEY_DATABASE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| data_dir.join("parley.db"));
+        let database = DatabaseUrl(
+            lookup("PARLEY_DATABASE")
+                .unwrap_or_else(|| data_dir.join("parley.db").display().to_string()),
+        );
+        let redis_url = lookup("PARLEY_REDIS_URL").filter(|url| !url.trim().is_empty());
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            let reason = format!("{url:?}: expected a redis:// URL");
+            return Err(ConfigError { name: "PARLEY_REDIS_URL", reason });
+        }
 
         Ok(Self {
             addr: parse("PARLEY_ADDR", &get("PARLEY_ADDR", DEFAULT_ADDR))?,
             data_dir,
             database,
+            redis_url: redis_url.map(DatabaseUrl),
             site_root: get("PARLEY_SITE_ROOT", DEFAULT_SITE_ROOT),
             log: get("PARLEY_LOG", DEFAULT_LOG),
             secure_cookies: parse(
@@ -91,6 +103,36 @@ impl Config {
     }
 }
 
+/// A database or Redis address. It may carry a password, so it prints without one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `scheme://user:password@host/...`: keep everything but the password.
+        let url = &self.0;
+        let hidden = url.find("://").and_then(|scheme_end| {
+            let rest = &url[scheme_end + 3..];
+            let at = rest.find('@')?;
+            let colon = rest[..at].find(':')?;
+            Some(format!("{}:[redacted]{}", &url[..scheme_end + 3 + colon], &rest[at..]))
+        });
+        f.write_str(hidden.as_deref().unwrap_or(url))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
 fn parse<T>(name: &'static str, raw: &str) -> Result<T, ConfigError>
 where
     T: std::str::FromStr,
@@ -108,7 +150,8 @@ mod tests {
         let config = Config::from_lookup(|_| None).unwrap();
 
         assert_eq!(config.addr.to_string(), DEFAULT_ADDR);
-        assert_eq!(config.database, PathBuf::from("data/parley.db"));
+        assert_eq!(config.database.as_str(), "data/parley.db");
+        assert_eq!(config.redis_url, None);
         assert!(!config.secure_cookies);
     }
 
@@ -118,6 +161,26 @@ mod tests {
             .unwrap_err();
 
         assert!(err.to_string().starts_with("PARLEY_ADDR:"), "{err}");
+    }
+
+    #[test]
+    fn database_passwords_stay_out_of_logs() {
+        let url = DatabaseUrl("postgres://parley:hunter2@db.internal:5432/parley".into());
+
+        let shown = format!("{url} {url:?} {:?}", Config::from_lookup(|_| None).unwrap());
+
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://parley:[redacted]@db.internal:5432/parley"));
+    }
+
+    #[test]
+    fn a_redis_url_must_say_redis() {
+        let err = Config::from_lookup(|name| {
+            (name == "PARLEY_REDIS_URL").then(|| "localhost:6379".into())
+        })
+        .unwrap_err();
+
+        assert!(err.to_string().starts_with("PARLEY_REDIS_URL:"), "{err}");
     }
 
     #[test]

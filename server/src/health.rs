@@ -12,7 +12,7 @@ pub async fn live() -> &'static str {
 
 /// The process can serve requests: the database answers.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match sqlx::query("SELECT 1").execute(&state.db).await {
+    match state.db.ping().await {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");

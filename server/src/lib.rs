@@ -6,9 +6,11 @@
 //! - [`router`]: every route and layer, in the order a request meets them.
 //! - [`gateway`]: the WebSocket endpoint: checks, then the per-socket event loop.
 //! - [`security`]: Origin checks and the security headers on every answer.
+//! - [`sessions`]: the session store, on the same database as everything else.
 //! - [`errors`]: where a server function's `AppError` becomes an HTTP status.
 //! - [`health`]: `/healthz` and `/readyz`.
 //! - [`shutdown`], [`telemetry`]: signals and logs.
+//! - [`transfer`]: `parley migrate-to-postgres`, moving a SQLite deployment to PostgreSQL.
 
 pub mod config;
 pub mod errors;
@@ -16,8 +18,10 @@ pub mod gateway;
 pub mod health;
 pub mod router;
 pub mod security;
+pub mod sessions;
 pub mod shutdown;
 pub mod telemetry;
+pub mod transfer;
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;

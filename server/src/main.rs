@@ -1,4 +1,7 @@
 //! The Parley server: read config, open the store, serve until SIGTERM or Ctrl-C.
+//!
+//! `parley migrate-to-postgres <postgres-url>` instead copies the SQLite database named by
+//! the configuration into an empty PostgreSQL database, then exits.
 
 use server::config::Config;
 
@@ -13,9 +16,18 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     server::telemetry::init(&config.log);
 
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => {}
+        [command, target] if command == "migrate-to-postgres" => {
+            return server::transfer::run(&config, target).await;
+        }
+        _ => anyhow::bail!("usage: parley [migrate-to-postgres <postgres://...>]"),
+    }
+
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, database = %config.database.display(), "listening");
+    tracing::info!(%addr, database = %config.database, "listening");
 
     server::serve(config, listener, server::shutdown::signal()).await
 }

@@ -15,8 +15,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
+use app::db::Db;
 use app::limits::{RateConfig, RateLimits};
 use app::live::protocol::SOCKET_PATH;
 use app::state::AppState;
@@ -24,6 +24,7 @@ use app::{App, shell};
 
 use crate::config::Config;
 use crate::security::Origins;
+use crate::sessions::Sessions;
 use crate::{errors, gateway, health, security};
 
 /// Sessions idle this long expire.
@@ -42,15 +43,14 @@ pub struct ServerState {
 /// The router, and the state behind it (the caller needs its hub to shut down).
 pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let db = app::db::open(&config.database).await?;
+    let db = Db::open(config.database.as_str()).await?;
     let limits = RateLimits::new(RateConfig {
         login_per_minute: config.login_per_minute,
         signup_per_hour: config.signup_per_hour,
     });
     let app_state = AppState::new(db.clone(), limits);
 
-    let sessions = SqliteStore::new(db).with_table_name("sessions").map_err(anyhow::Error::msg)?;
-    sessions.migrate().await?;
+    let sessions = Sessions::open(&db).await?;
     spawn_sweeper(sessions.clone(), app_state.clone());
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name("parley_session")
@@ -95,7 +95,7 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
 }
 
 /// Deletes expired sessions and forgets idle rate-limit counters, forever.
-fn spawn_sweeper(sessions: SqliteStore, state: AppState) {
+fn spawn_sweeper(sessions: Sessions, state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         loop {

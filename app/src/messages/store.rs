@@ -2,12 +2,12 @@
 //! transaction as the insert, so a failed send gives its number back and a room's messages are
 //! numbered 1, 2, 3... without gaps.
 
-use sqlx::SqlitePool;
-
 use super::rules::mentioned_keys;
 use super::{Message, PAGE_SIZE};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::ids::{MessageId, RoomId, UserId};
+use crate::on_db;
 
 macro_rules! select_message {
     ($tail:literal) => {
@@ -36,172 +36,190 @@ impl<E: Into<AppError>> From<E> for InsertError {
 
 /// Commits a new message at the room's next sequence number and returns it.
 pub async fn insert(
-    db: &SqlitePool,
+    db: &Db,
     room: RoomId,
     author: UserId,
     client_id: &str,
     body: &str,
     now: i64,
 ) -> Result<Message, InsertError> {
-    let mut tx = db.begin().await.map_err(AppError::from)?;
+    on_db!(db, |pool| {
+        let mut tx = pool.begin().await.map_err(AppError::from)?;
 
-    // The UPDATE takes SQLite's write lock first, so concurrent sends to a room queue here
-    // rather than failing later when upgrading a read transaction.
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ?
+        // The UPDATE takes SQLite's write lock first, so concurrent sends to a room queue here
+        // rather than failing later when upgrading a read transaction.
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = $1 WHERE id = $2
          RETURNING last_seq",
-    )
-    .bind(now)
-    .bind(room)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(AppError::from)?;
-
-    let inserted = sqlx::query_scalar(
-        "INSERT INTO messages (room_id, seq, author_id, client_id, body, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(room)
-    .bind(seq)
-    .bind(author)
-    .bind(client_id)
-    .bind(body)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await;
-    let id: MessageId = match inserted {
-        Ok(id) => id,
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(InsertError::DuplicateClientId);
-        }
-        Err(e) => return Err(e.into()),
-    };
-
-    // Only members can be mentioned, and not by themselves.
-    for key in mentioned_keys(body) {
-        sqlx::query(
-            "INSERT INTO mentions (user_id, room_id, seq)
-             SELECT u.id, m.room_id, ? FROM users u
-             JOIN memberships m ON m.user_id = u.id AND m.room_id = ?
-             WHERE u.username_key = ? AND u.id != ?
-             ON CONFLICT DO NOTHING",
         )
-        .bind(seq)
+        .bind(now)
         .bind(room)
-        .bind(key)
-        .bind(author)
-        .execute(&mut *tx)
-        .await
-        .map_err(AppError::from)?;
-    }
-
-    // The author has read their own message.
-    sqlx::query("UPDATE memberships SET last_read_seq = ? WHERE room_id = ? AND user_id = ?")
-        .bind(seq)
-        .bind(room)
-        .bind(author)
-        .execute(&mut *tx)
-        .await
-        .map_err(AppError::from)?;
-
-    let message = sqlx::query_as(select_message!("WHERE m.id = ?"))
-        .bind(id)
         .fetch_one(&mut *tx)
         .await
         .map_err(AppError::from)?;
-    tx.commit().await.map_err(AppError::from)?;
-    Ok(message)
+
+        let inserted = sqlx::query_scalar(
+            "INSERT INTO messages (room_id, seq, author_id, client_id, body, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(room)
+        .bind(seq)
+        .bind(author)
+        .bind(client_id)
+        .bind(body)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        let id: MessageId = match inserted {
+            Ok(id) => id,
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(InsertError::DuplicateClientId);
+            }
+            Err(e) => return Err(e.into()),
+        };
+
+        // Only members can be mentioned, and not by themselves.
+        for key in mentioned_keys(body) {
+            sqlx::query(
+                "INSERT INTO mentions (user_id, room_id, seq)
+             SELECT u.id, m.room_id, $1 FROM users u
+             JOIN memberships m ON m.user_id = u.id AND m.room_id = $2
+             WHERE u.username_key = $3 AND u.id != $4
+             ON CONFLICT DO NOTHING",
+            )
+            .bind(seq)
+            .bind(room)
+            .bind(key)
+            .bind(author)
+            .execute(&mut *tx)
+            .await
+            .map_err(AppError::from)?;
+        }
+
+        // The author has read their own message.
+        sqlx::query(
+            "UPDATE memberships SET last_read_seq = $1 WHERE room_id = $2 AND user_id = $3",
+        )
+        .bind(seq)
+        .bind(room)
+        .bind(author)
+        .execute(&mut *tx)
+        .await
+        .map_err(AppError::from)?;
+
+        let message = sqlx::query_as(select_message!("WHERE m.id = $1"))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(AppError::from)?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(message)
+    })
 }
 
 /// Up to `limit` messages of `room` after `after_seq`, oldest first: what a socket missed.
 pub async fn after(
-    db: &SqlitePool,
+    db: &Db,
     room: RoomId,
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<Message>, AppError> {
-    let rows = sqlx::query_as(select_message!(
-        "WHERE m.room_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
-    ))
-    .bind(room)
-    .bind(after_seq)
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
-    Ok(rows)
+    on_db!(db, |pool| {
+        let rows = sqlx::query_as(select_message!(
+            "WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+        ))
+        .bind(room)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+        Ok(rows)
+    })
 }
 
 pub async fn by_client_id(
-    db: &SqlitePool,
+    db: &Db,
     author: UserId,
     client_id: &str,
 ) -> Result<Option<Message>, AppError> {
-    let found = sqlx::query_as(select_message!("WHERE m.author_id = ? AND m.client_id = ?"))
-        .bind(author)
-        .bind(client_id)
-        .fetch_optional(db)
-        .await?;
-    Ok(found)
+    on_db!(db, |pool| {
+        let found = sqlx::query_as(select_message!("WHERE m.author_id = $1 AND m.client_id = $2"))
+            .bind(author)
+            .bind(client_id)
+            .fetch_optional(pool)
+            .await?;
+        Ok(found)
+    })
 }
 
-pub async fn by_id(db: &SqlitePool, id: MessageId) -> Result<Option<Message>, AppError> {
-    let found =
-        sqlx::query_as(select_message!("WHERE m.id = ?")).bind(id).fetch_optional(db).await?;
-    Ok(found)
+pub async fn by_id(db: &Db, id: MessageId) -> Result<Option<Message>, AppError> {
+    on_db!(db, |pool| {
+        let found = sqlx::query_as(select_message!("WHERE m.id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+        Ok(found)
+    })
 }
 
 /// Up to [`PAGE_SIZE`] messages before `before_seq` (or the newest), in ascending order, and
 /// whether older ones exist.
 pub async fn page(
-    db: &SqlitePool,
+    db: &Db,
     room: RoomId,
     before_seq: Option<i64>,
 ) -> Result<(Vec<Message>, bool), AppError> {
-    let mut rows: Vec<Message> = sqlx::query_as(select_message!(
-        "WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
-    ))
-    .bind(room)
-    .bind(before_seq.unwrap_or(i64::MAX))
-    .bind(PAGE_SIZE + 1)
-    .fetch_all(db)
-    .await?;
+    on_db!(db, |pool| {
+        let mut rows: Vec<Message> = sqlx::query_as(select_message!(
+            "WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
+        ))
+        .bind(room)
+        .bind(before_seq.unwrap_or(i64::MAX))
+        .bind(PAGE_SIZE + 1)
+        .fetch_all(pool)
+        .await?;
 
-    let has_more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    rows.reverse();
-    Ok((rows, has_more))
+        let has_more = rows.len() as i64 > PAGE_SIZE;
+        rows.truncate(PAGE_SIZE as usize);
+        rows.reverse();
+        Ok((rows, has_more))
+    })
 }
 
 /// Replaces the body of a live message. Returns `None` if the message is deleted: a tombstone
 /// is final, so the condition is part of the UPDATE rather than a check beforehand.
 pub async fn edit(
-    db: &SqlitePool,
+    db: &Db,
     id: MessageId,
     body: &str,
     now: i64,
 ) -> Result<Option<Message>, AppError> {
-    let done = sqlx::query(
-        "UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL",
-    )
-    .bind(body)
-    .bind(now)
-    .bind(id)
-    .execute(db)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Ok(None);
-    }
-    by_id(db, id).await
+    on_db!(db, |pool| {
+        let done = sqlx::query(
+            "UPDATE messages SET body = $1, edited_at = $2 WHERE id = $3 AND deleted_at IS NULL",
+        )
+        .bind(body)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        by_id(db, id).await
+    })
 }
 
 /// Tombstones a message: the body is erased, the row and its sequence number stay.
-pub async fn delete(db: &SqlitePool, id: MessageId, now: i64) -> Result<Message, AppError> {
-    sqlx::query(
-        "UPDATE messages SET body = '', deleted_at = COALESCE(deleted_at, ?) WHERE id = ?",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(db)
-    .await?;
-    by_id(db, id).await?.ok_or(AppError::NotFound)
+pub async fn delete(db: &Db, id: MessageId, now: i64) -> Result<Message, AppError> {
+    on_db!(db, |pool| {
+        sqlx::query(
+            "UPDATE messages SET body = '', deleted_at = COALESCE(deleted_at, $1) WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+        by_id(db, id).await?.ok_or(AppError::NotFound)
+    })
 }

@@ -2,7 +2,8 @@
 //! rule from `rules`, writes through `store`, and publishes what changed to the hub.
 
 use super::rules::{self, clean_room_name, clean_topic};
-use super::{Access, Role, RoomDetail, RoomKind, store};
+use super::store::{self, NewRoom};
+use super::{Access, Role, RoomDetail, RoomKind};
 use crate::error::AppError;
 use crate::ids::{RoomId, UserId};
 use crate::live::protocol::ServerEvent;
@@ -56,11 +57,10 @@ pub async fn create_channel(
     let topic = clean_topic(topic)?;
     let kind = if private { RoomKind::Private } else { RoomKind::Public };
 
-    let now = now_ms();
-    let mut tx = state.db.begin().await?;
-    let room = store::insert_room(&mut tx, kind, &name, &topic, None, creator, now).await?;
-    store::add_member(&mut tx, room, creator, Role::Owner, now).await?;
-    tx.commit().await?;
+    let members = [(creator, Role::Owner)];
+    let new =
+        NewRoom { kind, name: &name, topic: &topic, dm_key: None, creator, members: &members };
+    let room = store::create_room(&state.db, new, now_ms()).await?.ok_or(AppError::Internal)?;
 
     tracing::debug!(room_id = %room, user_id = %creator, "channel created");
     state.hub.to_user(creator, ServerEvent::Joined { room_id: room });
@@ -80,20 +80,19 @@ pub async fn open_direct(state: &AppState, me: UserId, other: UserId) -> Result<
         return Ok(room);
     }
 
-    let now = now_ms();
-    let mut tx = state.db.begin().await?;
-    let created = store::insert_room(&mut tx, RoomKind::Direct, "", "", Some(&key), me, now).await;
-    let room = match created {
-        Ok(room) => room,
-        // Both people opened the DM at once; the other insert won, use its room.
-        Err(_) => {
-            drop(tx);
-            return store::dm_room(&state.db, &key).await?.ok_or(AppError::Internal);
-        }
+    let members = [(me, Role::Member), (other, Role::Member)];
+    let new = NewRoom {
+        kind: RoomKind::Direct,
+        name: "",
+        topic: "",
+        dm_key: Some(&key),
+        creator: me,
+        members: &members,
     };
-    store::add_member(&mut tx, room, me, Role::Member, now).await?;
-    store::add_member(&mut tx, room, other, Role::Member, now).await?;
-    tx.commit().await?;
+    let Some(room) = store::create_room(&state.db, new, now_ms()).await? else {
+        // Both people opened the DM at once; the other insert won, use its room.
+        return store::dm_room(&state.db, &key).await?.ok_or(AppError::Internal);
+    };
 
     state.hub.to_user(me, ServerEvent::Joined { room_id: room });
     state.hub.to_user(other, ServerEvent::Joined { room_id: room });
@@ -126,14 +125,19 @@ pub async fn create_group(
         }
     }
 
-    let now = now_ms();
-    let mut tx = state.db.begin().await?;
-    let room = store::insert_room(&mut tx, RoomKind::Group, "", "", None, me, now).await?;
-    store::add_member(&mut tx, room, me, Role::Owner, now).await?;
-    for id in &others {
-        store::add_member(&mut tx, room, *id, Role::Member, now).await?;
-    }
-    tx.commit().await?;
+    let members: Vec<(UserId, Role)> = [(me, Role::Owner)]
+        .into_iter()
+        .chain(others.iter().map(|id| (*id, Role::Member)))
+        .collect();
+    let new = NewRoom {
+        kind: RoomKind::Group,
+        name: "",
+        topic: "",
+        dm_key: None,
+        creator: me,
+        members: &members,
+    };
+    let room = store::create_room(&state.db, new, now_ms()).await?.ok_or(AppError::Internal)?;
 
     for id in others.iter().chain([&me]) {
         state.hub.to_user(*id, ServerEvent::Joined { room_id: room });
@@ -150,8 +154,7 @@ pub async fn join(state: &AppState, room: RoomId, user: UserId) -> Result<(), Ap
         return Err(AppError::NotFound);
     }
 
-    let mut conn = state.db.acquire().await?;
-    store::add_member(&mut conn, room, user, Role::Member, now_ms()).await?;
+    store::add_member(&state.db, room, user, Role::Member, now_ms()).await?;
 
     tracing::debug!(room_id = %room, user_id = %user, "joined");
     state.hub.to_user(user, ServerEvent::Joined { room_id: room });
@@ -187,8 +190,7 @@ pub async fn invite(
         return Err(AppError::NotFound);
     }
 
-    let mut conn = state.db.acquire().await?;
-    let added = store::add_member(&mut conn, room, invitee, Role::Member, now_ms()).await?;
+    let added = store::add_member(&state.db, room, invitee, Role::Member, now_ms()).await?;
 
     if added {
         tracing::debug!(room_id = %room, user_id = %invitee, by = %inviter, "invited");

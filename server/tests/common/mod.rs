@@ -50,7 +50,7 @@ impl TestServer {
     /// Starts a server whose configuration also reads `env` (e.g. a tight rate limit).
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
         let (data, config) = test_config(env);
-        let database = config.database.clone();
+        let database = PathBuf::from(config.database.as_str());
 
         let listener = tokio::net::TcpListener::bind(config.addr).await.expect("bind port 0");
         let addr = listener.local_addr().expect("bound address");
@@ -75,7 +75,7 @@ impl TestServer {
     /// same router as `server::serve`, without the drain deadline.
     pub async fn start_exposed() -> (Self, AppState) {
         let (data, config) = test_config(&[]);
-        let database = config.database.clone();
+        let database = PathBuf::from(config.database.as_str());
         let (router, state) = server::router::build(&config).await.expect("router builds");
 
         let listener = tokio::net::TcpListener::bind(config.addr).await.expect("bind port 0");
