@@ -17,8 +17,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, limits: RateLimits) -> Self {
-        Self { db, hub: Hub::new(), limits: Arc::new(limits) }
+    pub fn new(db: Db, hub: Hub, limits: RateLimits) -> Self {
+        Self { db, hub, limits: Arc::new(limits) }
     }
 
     /// The state inside a server function or a server render.

@@ -457,13 +457,15 @@ async fn read_markers_move_forward_only_and_count_mentions(fresh: Fresh) {
 /// Puts `user`'s marker back to 2, which no public operation does.
 async fn sqlx_reset_marker(db: &Db, room: RoomId, user: UserId) {
     on_db!(db, |pool| {
-        sqlx::query("UPDATE memberships SET last_read_seq = 2 WHERE room_id = $1 AND user_id = $2")
-            .bind(room)
-            .bind(user)
-            .execute(pool)
-            .await
-            .map(drop)
-            .unwrap();
+        sqlx::query(
+            "UPDATE memberships SET last_read_seq = 2 WHERE room_id = $1 AND user_id = $2",
+        )
+        .bind(room)
+        .bind(user)
+        .execute(pool)
+        .await
+        .map(drop)
+        .unwrap();
     });
 }
 

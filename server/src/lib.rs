@@ -69,7 +69,7 @@ pub async fn serve(
     // Upgraded sockets are not tracked by the HTTP server: give them a moment to send their
     // close frames, which they do as soon as the hub says so.
     let sockets_gone = async {
-        while !hub.presence.snapshot().is_empty() {
+        while hub.presence.has_local_sockets() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };

@@ -18,6 +18,8 @@ use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 
 use app::db::Db;
 use app::limits::{RateConfig, RateLimits};
+use app::live::bus::BusLink;
+use app::live::hub::Hub;
 use app::live::protocol::SOCKET_PATH;
 use app::state::AppState;
 use app::{App, shell};
@@ -48,7 +50,16 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
         login_per_minute: config.login_per_minute,
         signup_per_hour: config.signup_per_hour,
     });
-    let app_state = AppState::new(db.clone(), limits);
+    let hub = match &config.redis_url {
+        Some(url) => {
+            let (link, outbox) = BusLink::new();
+            let hub = Hub::with_bus(link);
+            app::live::redis::start(url.as_str(), hub.clone(), outbox).await?;
+            hub
+        }
+        None => Hub::new(),
+    };
+    let app_state = AppState::new(db.clone(), hub, limits);
 
     let sessions = Sessions::open(&db).await?;
     spawn_sweeper(sessions.clone(), app_state.clone());

@@ -8,22 +8,31 @@
 //! a socket falls `MAILBOX_CAPACITY` events behind, the hub marks it behind instead of
 //! queueing more, and the socket asks its client to resume, so a slow reader costs a
 //! resume, never unbounded memory.
+//!
+//! With several instances, everything published here is also handed to the bus
+//! (`live::bus`), and what other instances publish arrives through [`Hub::deliver`]. Presence
+//! is merged across instances in `live::presence`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
 
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 
 use crate::ids::{RoomId, UserId};
-use crate::live::presence::PresenceRegistry;
+use crate::live::bus::{BusLink, WireBody};
+use crate::live::presence::{Change, InstanceId, LocalChange, PresenceRegistry};
 use crate::live::protocol::{PresenceStatus, ServerEvent};
+use crate::state::now_ms;
 
 /// Events queued for one socket before it counts as behind.
 const MAILBOX_CAPACITY: usize = 4096;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Audience {
     /// Every socket of every member of the room.
     Room(RoomId),
@@ -33,7 +42,9 @@ pub enum Audience {
     Everyone,
 }
 
-#[derive(Clone)]
+/// What a socket is told. Session ids cross the bus between instances, as they cross the
+/// database; they never reach a log.
+#[derive(Clone, Serialize, Deserialize)]
 pub enum Signal {
     Event(ServerEvent),
     /// The user's sessions were revoked (password change), except `kept`, the one that made
@@ -43,6 +54,9 @@ pub enum Signal {
     },
     /// One session logged out; its sockets close.
     SessionEnded(String),
+    /// This instance may have missed events (its bus connection dropped): every socket
+    /// re-reads its rooms and has its client resume from the database.
+    Resync,
 }
 
 /// Written by hand: session ids are secrets and stay out of every log line.
@@ -52,11 +66,12 @@ impl std::fmt::Debug for Signal {
             Self::Event(event) => f.debug_tuple("Event").field(event).finish(),
             Self::SessionsRevoked { .. } => f.write_str("SessionsRevoked"),
             Self::SessionEnded(_) => f.write_str("SessionEnded"),
+            Self::Resync => f.write_str("Resync"),
         }
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Envelope {
     pub audience: Audience,
     pub signal: Signal,
@@ -70,8 +85,10 @@ pub struct Hub {
     next_socket: Arc<AtomicU64>,
     /// Flips to `true` once, when the server starts shutting down.
     shutdown: Arc<watch::Sender<bool>>,
-    /// Open sockets per user, for online/away/offline.
+    /// Open sockets per user here and elsewhere, for online/away/offline.
     pub presence: Arc<PresenceRegistry>,
+    /// The way to the other instances, when there are any.
+    bus: Option<BusLink>,
 }
 
 #[derive(Default)]
@@ -196,7 +213,18 @@ impl Hub {
             next_socket: Arc::new(AtomicU64::new(1)),
             shutdown: Arc::new(shutdown),
             presence: Arc::default(),
+            bus: None,
         }
+    }
+
+    /// A hub that also hands what it publishes to other instances through `bus`.
+    pub fn with_bus(bus: BusLink) -> Self {
+        Self { bus: Some(bus), ..Self::new() }
+    }
+
+    /// This instance's name on the bus, if it has one.
+    pub fn instance(&self) -> Option<InstanceId> {
+        self.bus.as_ref().map(BusLink::instance)
     }
 
     fn lock(&self) -> MutexGuard<'_, Registry> {
@@ -235,9 +263,77 @@ impl Hub {
         self.publish(Audience::User(user), Signal::Event(event));
     }
 
-    pub fn presence_changed(&self, user: UserId, status: PresenceStatus, last_seen: Option<i64>) {
-        let event = ServerEvent::Presence { user_id: user, status, last_seen };
-        self.publish(Audience::Everyone, Signal::Event(event));
+    /// A socket of `user` opened here.
+    pub fn socket_opened(&self, user: UserId) {
+        let change = self.presence.connected(user);
+        self.presence_moved(user, change);
+    }
+
+    /// A socket of `user` closed here. Returns `true` when the user is now offline
+    /// everywhere, so the caller records when they were last seen.
+    pub fn socket_closed(&self, user: UserId, was_away: bool) -> bool {
+        let change = self.presence.disconnected(user, was_away);
+        let offline = change.merged == Some(PresenceStatus::Offline);
+        self.presence_moved(user, change);
+        offline
+    }
+
+    /// A socket of `user` reported itself idle (`away`) or active again.
+    pub fn socket_away(&self, user: UserId, away: bool) {
+        let change = self.presence.set_away(user, away);
+        self.presence_moved(user, change);
+    }
+
+    /// Tells the other instances how `user` stands here, and this instance's sockets what
+    /// changed overall.
+    fn presence_moved(&self, user: UserId, change: LocalChange) {
+        if let Some(bus) = &self.bus {
+            bus.send(WireBody::Presence { users: vec![(user, change.here)], complete: false });
+        }
+        if let Some(status) = change.merged {
+            self.announce_presence(&[(user, status)]);
+        }
+    }
+
+    /// Another instance reported its users (`complete` when the list is all of them).
+    pub fn peer_presence(&self, peer: InstanceId, users: &[Change], complete: bool) {
+        let changed = self.presence.peer_reported(peer, users, complete, Instant::now());
+        self.announce_presence(&changed);
+    }
+
+    /// Tells the other instances every user this one has, and forgets instances that
+    /// stopped doing the same. Called every few seconds while a bus is attached.
+    pub fn heartbeat(&self) {
+        if let Some(bus) = &self.bus {
+            bus.send(WireBody::Presence { users: self.presence.local(), complete: true });
+        }
+        self.expire_peers();
+    }
+
+    /// Drops instances that stopped reporting; their users go offline here.
+    pub fn expire_peers(&self) {
+        let changed = self.presence.expire_peers(Instant::now());
+        self.announce_presence(&changed);
+    }
+
+    /// Presence is not forwarded as events: each instance derives it from the reports and
+    /// tells its own sockets.
+    fn announce_presence(&self, changes: &[Change]) {
+        for &(user, status) in changes {
+            let last_seen = (status == PresenceStatus::Offline).then(now_ms);
+            let event = ServerEvent::Presence { user_id: user, status, last_seen };
+            self.deliver(&Arc::new(Envelope {
+                audience: Audience::Everyone,
+                signal: Signal::Event(event),
+            }));
+        }
+    }
+
+    /// Every socket here re-reads its rooms and resumes its client: events may have been
+    /// missed while the bus was away.
+    pub fn resync_all(&self) {
+        let envelope = Arc::new(Envelope { audience: Audience::Everyone, signal: Signal::Resync });
+        self.deliver(&envelope);
     }
 
     pub fn sessions_revoked(&self, user: UserId, kept: Option<String>) {
@@ -250,22 +346,31 @@ impl Hub {
 
     fn publish(&self, audience: Audience, signal: Signal) {
         let envelope = Arc::new(Envelope { audience, signal });
+        self.deliver(&envelope);
+        if let Some(bus) = &self.bus {
+            bus.send(WireBody::Event(envelope));
+        }
+    }
+
+    /// Hands `envelope` to this instance's sockets only: what other instances published
+    /// arrives here.
+    pub fn deliver(&self, envelope: &Arc<Envelope>) {
         let registry = self.lock();
         // No socket to tell is fine: the database already holds the change.
-        match audience {
+        match envelope.audience {
             Audience::Room(room) => {
                 for &socket in registry.rooms.get(&room).into_iter().flatten() {
-                    registry.deliver(socket, &envelope);
+                    registry.deliver(socket, envelope);
                 }
             }
             Audience::User(user) => {
                 for &socket in registry.users.get(&user).into_iter().flatten() {
-                    registry.deliver(socket, &envelope);
+                    registry.deliver(socket, envelope);
                 }
             }
             Audience::Everyone => {
                 for &socket in registry.sockets.keys() {
-                    registry.deliver(socket, &envelope);
+                    registry.deliver(socket, envelope);
                 }
             }
         }

@@ -115,9 +115,7 @@ where
             last_seen: None,
         }),
     );
-    if let Some(status) = state.hub.presence.connected(user) {
-        state.hub.presence_changed(user, status, None);
-    }
+    state.hub.socket_opened(user);
     let quota = Quota::per_second(NonZeroU32::new(FRAMES_PER_SECOND).expect("nonzero"))
         .allow_burst(NonZeroU32::new(FRAME_BURST).expect("nonzero"));
     let limiter: DefaultDirectRateLimiter = RateLimiter::direct(quota);
@@ -152,7 +150,7 @@ where
                 // re-read its rooms and have the client resume from what it holds.
                 Some(Delivery::Behind) => {
                     tracing::warn!(user_id = %user, "socket fell behind; asking to resume");
-                    conn.reload_rooms(&state, &mailbox).await
+                    conn.resync(&state, &peer, &mailbox).await
                 }
                 None => break None,
             },
@@ -256,6 +254,10 @@ impl Connection {
                     _ => Step::Close(Refusal { code: SESSION_OVER_CODE, reason: SESSION_ENDED }),
                 };
             }
+            Signal::Resync => {
+                tracing::debug!(user_id = %self.user, "bus was away; asking to resume");
+                return self.resync(state, peer, mailbox).await;
+            }
             Signal::SessionEnded(id) => {
                 return if peer.session_id.as_deref() == Some(id.as_str()) {
                     Step::Close(Refusal { code: SESSION_OVER_CODE, reason: LOGGED_OUT })
@@ -339,6 +341,15 @@ impl Connection {
         missed.into_iter().map(|message| ServerEvent::MessageCreated { message }).collect()
     }
 
+    /// After events may have been missed: a log-out or password change among them would have
+    /// closed this socket, so the session is checked again before the rooms are reloaded.
+    async fn resync(&mut self, state: &AppState, peer: &Peer, mailbox: &Mailbox) -> Step {
+        match app::session::current_user(&peer.session, state).await {
+            Ok(Some(_)) => self.reload_rooms(state, mailbox).await,
+            _ => Step::Close(Refusal { code: SESSION_OVER_CODE, reason: SESSION_ENDED }),
+        }
+    }
+
     /// After a lag: the membership may have changed unseen, so the room list is read again
     /// (keeping the cursors of rooms still held), and the socket waits for the client's
     /// `Resume` as if it had just connected.
@@ -387,9 +398,7 @@ impl Connection {
                 let away = status == PresenceStatus::Away;
                 if away != self.away {
                     self.away = away;
-                    if let Some(status) = state.hub.presence.set_away(self.user, away) {
-                        state.hub.presence_changed(self.user, status, None);
-                    }
+                    state.hub.socket_away(self.user, away);
                 }
                 Ok(Vec::new())
             }
@@ -450,15 +459,10 @@ impl Connection {
     }
 
     async fn disconnected(&self, state: &AppState) {
-        let Some(status) = state.hub.presence.disconnected(self.user, self.away) else {
-            return;
-        };
-        let last_seen = (status == PresenceStatus::Offline).then(now_ms);
-        if let Some(at) = last_seen
-            && app::users::store::set_last_seen(&state.db, self.user, at).await.is_err()
+        if state.hub.socket_closed(self.user, self.away)
+            && app::users::store::set_last_seen(&state.db, self.user, now_ms()).await.is_err()
         {
             tracing::debug!(user_id = %self.user, "last seen not stored");
         }
-        state.hub.presence_changed(self.user, status, last_seen);
     }
 }
