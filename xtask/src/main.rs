@@ -11,16 +11,20 @@
 //! - `process` runs child commands, echoing them and turning failures into errors.
 //! - `wasm` compiles the `frontend` crate and turns it into `pkg/parley.js` + `_bg.wasm`.
 //! - `site` assembles `target/site`: the wasm package, `public/` and the stylesheet.
+//! - `apt` installs missing Debian packages and finds the programs they bring.
 //! - `browser` makes sure Debian's Chromium is installed for Playwright.
+//! - `services` provides PostgreSQL, Redis and nginx to the Rust tests, on loopback.
 //! - `end2end` installs the npm dependencies and runs Playwright.
 //! - `lint` runs rustfmt and clippy for both targets.
 //!
 //! `bench` runs the `loadgen` crate's scenarios against the built server.
 
+mod apt;
 mod browser;
 mod end2end;
 mod lint;
 mod process;
+mod services;
 mod site;
 mod wasm;
 mod workspace;
@@ -40,6 +44,7 @@ commands:
   run [args]     build, then start the server from the repo root with [args]
   test           build, run the Rust tests of app and server, then Playwright
   e2e [args]     build, then only Playwright, passing [args] (e.g. a spec file or --grep)
+  services       start PostgreSQL for a hand-run `cargo test`, print its variables, wait
   lint           cargo fmt --check and clippy -D warnings for server and wasm targets
   bench [args]   build, then run the load generator (e.g. `bench fanout`, `bench --help`)";
 
@@ -56,6 +61,7 @@ fn main() -> ExitCode {
         "run" => Workspace::locate().and_then(|ws| run(&ws, &rest)),
         "test" => Workspace::locate().and_then(|ws| test(&ws)),
         "e2e" => Workspace::locate().and_then(|ws| e2e(&ws, &rest)),
+        "services" => Workspace::locate().and_then(|ws| services::hold(&ws)),
         "lint" => Workspace::locate().and_then(|ws| lint::run(&ws)),
         "bench" => Workspace::locate().and_then(|ws| bench(&ws, &rest)),
         "help" | "-h" | "--help" => {
@@ -111,6 +117,7 @@ fn run(ws: &Workspace, args: &[String]) -> Result<()> {
 /// its summary ends the output.
 fn test(ws: &Workspace) -> Result<()> {
     let chromium = browser::ensure_chromium()?;
+    let programs = services::ensure_installed()?;
     end2end::ensure_node_modules(ws)?;
     build(ws)?;
 
@@ -118,9 +125,15 @@ fn test(ws: &Workspace) -> Result<()> {
     // `frontend`) with `ssr` and build a crate that exists in neither real binary. Plain
     // `cargo test` rather than nextest so doctests run too and no extra tool is needed.
     process::step("running the Rust tests of app, server and the load generator's smoke run");
+    let postgres = services::Postgres::start(ws, &programs.postgres_bin)?;
     let mut cargo = process::cargo(ws);
     cargo.args(["test", "--release", "-p", "app", "-p", "server", "-p", "loadgen"]);
-    process::run(&mut cargo)?;
+    cargo.envs(services::test_env(&programs, &postgres));
+    let outcome = process::run(&mut cargo);
+
+    // Only these tests use the cluster: stop it, pass or fail, before Playwright starts.
+    drop(postgres);
+    outcome?;
 
     end2end::playwright(ws, &chromium, &[])
 }

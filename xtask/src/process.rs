@@ -38,6 +38,28 @@ pub fn run(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Like `run`, but holds the command's output back and shows it only inside the error when
+/// the command fails: for chatty tools (initdb prints a page) whose output says nothing
+/// useful when all goes well.
+pub fn run_quiet(command: &mut Command) -> Result<()> {
+    let shown = describe(command);
+    eprintln!("xtask: $ {shown}");
+
+    let output = command.output().with_context(|| format!("could not start `{shown}`"))?;
+    if !output.status.success() {
+        let said: Vec<String> = [&output.stdout, &output.stderr]
+            .into_iter()
+            .map(|bytes| String::from_utf8_lossy(bytes).trim().to_owned())
+            .filter(|text| !text.is_empty())
+            .collect();
+        if said.is_empty() {
+            bail!("`{shown}` failed ({}) and printed nothing", output.status);
+        }
+        bail!("`{shown}` failed ({}); it printed:\n{}", output.status, said.join("\n"));
+    }
+    Ok(())
+}
+
 /// The command line as a person would type it, for progress lines and error messages.
 fn describe(command: &Command) -> String {
     let program = command.get_program().to_string_lossy();
