@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use serde_json::json;
 use sqlx::SqlitePool;
 use tokio::time::Instant;
 
@@ -24,43 +23,6 @@ use common::binary::{self, ServerProcess};
 use common::socket::{Follower, Handshake, Pumped, Socket};
 use common::{Client, TestServer};
 
-/// Sends as a client on a flaky network must: the same client id again after any transport
-/// error or 5xx, until the server answers. Panics on any other refusal.
-async fn send_until_acked(client: &Client, room: i64, client_id: &str, body: &str) -> Message {
-    for _ in 0..100 {
-        match try_send(client, room, client_id, body).await {
-            Ok(message) => return message,
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    panic!("{client_id} was never acknowledged");
-}
-
-/// One attempt. `Err` means no answer (or a 5xx): the message may or may not be stored.
-async fn try_send(
-    client: &Client,
-    room: i64,
-    client_id: &str,
-    body: &str,
-) -> Result<Message, String> {
-    let request = json!({"room_id": room, "client_id": client_id, "body": body});
-    let response = client
-        .http
-        .post(client.url("/api/send_message"))
-        .json(&request)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    if status.is_server_error() {
-        return Err(format!("{status}: {text}"));
-    }
-    assert_eq!(status, StatusCode::OK, "send {client_id}: {text}");
-    Ok(serde_json::from_str(&text).expect("a message"))
-}
-
-/// The room's message ids in sequence order, after checking the sequence is 1, 2, 3...
 async fn stored_ids(db: &SqlitePool, room: RoomId) -> Vec<i64> {
     let rows: Vec<(i64, i64)> =
         sqlx::query_as("SELECT id, seq FROM messages WHERE room_id = ? ORDER BY seq")
@@ -240,7 +202,7 @@ async fn fifty_clients_ten_rooms_two_thousand_messages_with_random_drops() {
             for k in 0..MESSAGES_PER_USER {
                 let room = mine[rng.usize(0..3)];
                 let body = format!("message {k} from user{i}");
-                let message = send_until_acked(&client, room, &format!("u{i}-m{k}"), &body).await;
+                let message = client.send_until_acked(room, &format!("u{i}-m{k}"), &body).await;
                 acked.lock().unwrap().push(message.id.0);
             }
         })
@@ -515,7 +477,7 @@ async fn sigkill_loses_no_acknowledged_message() {
             for k in 0.. {
                 let room = rooms[k % 2].0;
                 let client_id = format!("{name}-{k}");
-                match try_send(&client, room, &client_id, "before the crash").await {
+                match client.try_send(room, &client_id, "before the crash").await {
                     Ok(message) => {
                         acked.lock().unwrap().push(message);
                         acks.fetch_add(1, Ordering::Relaxed);
@@ -561,7 +523,7 @@ async fn sigkill_loses_no_acknowledged_message() {
     // A retry of what was in flight at the kill answers with the original, if it was stored.
     let in_flight = in_flight.lock().unwrap().clone();
     for (client, room, client_id) in &in_flight {
-        send_until_acked(client, *room, client_id, "before the crash").await;
+        client.send_until_acked(*room, client_id, "before the crash").await;
     }
     let copies: Vec<(String, i64)> = sqlx::query_as(
         "SELECT client_id, COUNT(*) FROM messages GROUP BY author_id, client_id

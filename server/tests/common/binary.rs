@@ -25,6 +25,11 @@ impl ServerProcess {
     /// Starts the binary on 127.0.0.1:`port` (a free one if `None`) with its data in `data`,
     /// with sign-up and log-in limits raised for tests; returns once `/healthz` answers.
     pub async fn start(data: &Path, port: Option<u16>) -> Self {
+        Self::start_with(data, port, &[]).await
+    }
+
+    /// The same, with `env` set on top (another database, a Redis bus).
+    pub async fn start_with(data: &Path, port: Option<u16>, env: &[(&str, &str)]) -> Self {
         let port = port.unwrap_or_else(free_port);
         let runs = std::fs::read_dir(data).map(|d| d.count()).unwrap_or(0);
         let log = data.join(format!("server-{runs}.log"));
@@ -37,7 +42,9 @@ impl ServerProcess {
             .env("PARLEY_LOGIN_PER_MINUTE", "1000")
             .env("PARLEY_LOG", "warn")
             .env_remove("PARLEY_DATABASE")
+            .env_remove("PARLEY_REDIS_URL")
             .env_remove("PARLEY_ALLOWED_ORIGINS")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(output)
             .spawn()

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod cluster;
 pub mod socket;
 
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::messages::Message as ChatMessage;
 use app::state::AppState;
 use app::users::User;
 use reqwest::cookie::{CookieStore, Jar};
@@ -253,6 +255,42 @@ impl Client {
     }
 
     /// Sends a message; panics unless it is stored. Returns the stored message.
+    /// Sends as a client on a flaky network must: the same client id again after any
+    /// transport error or 5xx, until the server answers. Panics on any other refusal.
+    pub async fn send_until_acked(&self, room: i64, client_id: &str, body: &str) -> ChatMessage {
+        for _ in 0..200 {
+            match self.try_send(room, client_id, body).await {
+                Ok(message) => return message,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        panic!("{client_id} was never acknowledged");
+    }
+
+    /// One attempt. `Err` means no answer (or a 5xx): the message may or may not be stored.
+    pub async fn try_send(
+        &self,
+        room: i64,
+        client_id: &str,
+        body: &str,
+    ) -> Result<ChatMessage, String> {
+        let request = serde_json::json!({"room_id": room, "client_id": client_id, "body": body});
+        let response = self
+            .http
+            .post(self.url("/api/send_message"))
+            .json(&request)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        if status.is_server_error() {
+            return Err(format!("{status}: {text}"));
+        }
+        assert_eq!(status, StatusCode::OK, "send {client_id}: {text}");
+        Ok(serde_json::from_str(&text).expect("a message"))
+    }
+
     pub async fn say(&self, room: i64, client_id: &str, body: &str) -> Value {
         let (status, message) = self.send(room, client_id, body).await;
         assert_eq!(status, StatusCode::OK, "send {client_id}: {message}");

@@ -318,6 +318,12 @@ impl Follower {
         }
     }
 
+    /// From the next connection on, connects as `handshake` says: another instance behind
+    /// the same load balancer, say.
+    pub fn move_to(&mut self, handshake: Handshake) {
+        self.handshake = handshake;
+    }
+
     /// Drops the connection abruptly (no close frame).
     pub fn drop_connection(&mut self) {
         if let Some(socket) = self.socket.take() {
