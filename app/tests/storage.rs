@@ -93,6 +93,8 @@ storage_suite!(
     read_markers_move_forward_only_and_count_mentions,
     a_password_change_bumps_the_auth_version,
     data_survives_closing_and_reopening_the_pool,
+    profile_and_room_settings_are_stored,
+    a_resume_reads_what_follows_a_sequence_and_a_retry_finds_its_client_id,
 );
 
 async fn user(db: &Db, name: &str) -> UserId {
@@ -480,6 +482,50 @@ async fn a_password_change_bumps_the_auth_version(fresh: Fresh) {
     assert!(users::by_session(db, ann, 1).await.unwrap().is_some());
     let creds = users::credentials_by_key(db, "ann").await.unwrap().unwrap();
     assert_eq!(creds.password_hash, "$argon2id$new");
+}
+
+async fn profile_and_room_settings_are_stored(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let bob = user(db, "bob").await;
+    let room = room(db, RoomKind::Private, "plans", ann, &[bob]).await;
+
+    users::set_display_name(db, ann, "Ann Example").await.unwrap();
+    rooms::set_name(db, room, "launch").await.unwrap();
+    rooms::set_topic(db, room, "Tuesday").await.unwrap();
+
+    assert_eq!(users::by_id(db, ann).await.unwrap().display_name, "Ann Example");
+    assert_eq!(users::credentials_by_id(db, bob).await.unwrap().id, bob);
+    assert!(rooms::user_exists(db, bob).await.unwrap());
+    assert!(!rooms::user_exists(db, UserId(999)).await.unwrap());
+    let seen = rooms::room_for(db, room, bob).await.unwrap();
+    assert_eq!((seen.name.as_str(), seen.topic.as_str()), ("launch", "Tuesday"));
+    let mut ids = rooms::member_ids(db, room).await.unwrap();
+    ids.sort();
+    assert_eq!(ids, vec![ann, bob]);
+    assert_eq!(
+        rooms::standing(db, room, bob).await.unwrap(),
+        Some((RoomKind::Private, Some(Role::Member)))
+    );
+}
+
+async fn a_resume_reads_what_follows_a_sequence_and_a_retry_finds_its_client_id(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let room = channel(db, ann, "general").await;
+    for i in 1..=10 {
+        messages::insert(db, room, ann, &format!("c{i}"), &format!("m{i}"), NOW).await.unwrap();
+    }
+
+    let missed = messages::after(db, room, 7, 500).await.unwrap();
+    let capped = messages::after(db, room, 0, 3).await.unwrap();
+    let retry = messages::by_client_id(db, ann, "c4").await.unwrap().unwrap();
+    let unknown = messages::by_client_id(db, ann, "c99").await.unwrap();
+
+    assert_eq!(missed.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![8, 9, 10]);
+    assert_eq!(capped.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!((retry.seq, retry.body.as_str()), (4, "m4"));
+    assert!(unknown.is_none());
 }
 
 /// `parley migrate-to-postgres`: everything in a SQLite store arrives in PostgreSQL with the
