@@ -73,14 +73,76 @@ pub async fn is_plain_form_post() -> bool {
     })
 }
 
-/// The client's address as the TCP peer. Behind a reverse proxy this is the proxy; trusting a
-/// forwarded header needs a configured proxy list, which Parley does not have yet.
+/// The client's address: the TCP peer, or, when the peer is one of the configured reverse
+/// proxies (`PARLEY_TRUSTED_PROXIES`), the address that proxy saw (`X-Forwarded-For`).
+/// Without that, every client behind nginx would share one address and one rate limit.
 pub async fn client_ip() -> std::net::IpAddr {
     use axum::extract::ConnectInfo;
+    use axum::http::HeaderMap;
     use std::net::{Ipv4Addr, SocketAddr};
 
-    match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
+    let peer = match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
         Ok(ConnectInfo(addr)) => addr.ip(),
-        Err(_) => Ipv4Addr::UNSPECIFIED.into(),
+        Err(_) => return Ipv4Addr::UNSPECIFIED.into(),
+    };
+    let trusted = leptos::prelude::use_context::<AppState>()
+        .map(|state| state.trusted_proxies)
+        .unwrap_or_default();
+    let headers = leptos_axum::extract::<HeaderMap>().await.unwrap_or_default();
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    forwarded_client(peer, forwarded, &trusted)
+}
+
+/// Walks `X-Forwarded-For` from the right, past every trusted proxy: the first address not
+/// among them is the client. Entries further left were written by the client itself and
+/// prove nothing, so they are never used.
+pub fn forwarded_client(
+    peer: std::net::IpAddr,
+    forwarded_for: Option<&str>,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops = forwarded_for.unwrap_or_default().rsplit(',').map(str::trim);
+    for hop in hops {
+        match hop.parse() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return ip,
+            // An unreadable entry: stop at the last address we could trust.
+            Err(_) => break,
+        }
+    }
+    peer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+    use std::net::IpAddr;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_direct_client_cannot_claim_another_address() {
+        let seen = forwarded_client(ip("203.0.113.9"), Some("10.0.0.1"), &[ip("127.0.0.1")]);
+
+        assert_eq!(seen, ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_address_it_saw_counts() {
+        let proxies = [ip("127.0.0.1"), ip("10.0.0.2")];
+
+        let one_hop = forwarded_client(ip("127.0.0.1"), Some("198.51.100.7"), &proxies);
+        let spoofed =
+            forwarded_client(ip("127.0.0.1"), Some("1.2.3.4, 198.51.100.7, 10.0.0.2"), &proxies);
+        let missing = forwarded_client(ip("127.0.0.1"), None, &proxies);
+
+        assert_eq!(one_hop, ip("198.51.100.7"));
+        assert_eq!(spoofed, ip("198.51.100.7"), "the client-written part is ignored");
+        assert_eq!(missing, ip("127.0.0.1"));
     }
 }

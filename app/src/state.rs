@@ -1,5 +1,6 @@
 //! Shared server state, handed to every server function and page render as Leptos context.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::db::Db;
@@ -14,11 +15,18 @@ pub struct AppState {
     pub hub: Hub,
     /// Per-IP and per-account attempt counters for log-in and sign-up.
     pub limits: Arc<RateLimits>,
+    /// Reverse proxies whose `X-Forwarded-For` tells the client's address.
+    pub trusted_proxies: Arc<[IpAddr]>,
 }
 
 impl AppState {
     pub fn new(db: Db, hub: Hub, limits: RateLimits) -> Self {
-        Self { db, hub, limits: Arc::new(limits) }
+        Self { db, hub, limits: Arc::new(limits), trusted_proxies: Arc::new([]) }
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: &[IpAddr]) -> Self {
+        self.trusted_proxies = proxies.into();
+        self
     }
 
     /// The state inside a server function or a server render.

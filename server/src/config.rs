@@ -1,7 +1,7 @@
 //! Configuration: one typed struct, read from the environment at start-up. A bad value fails
 //! start-up with the variable's name; every default is a named constant, listed in the README.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
@@ -35,6 +35,9 @@ pub struct Config {
     /// `PARLEY_ALLOWED_ORIGINS`: comma-separated origins allowed to post and open sockets,
     /// besides the server's own (the request's Host).
     pub allowed_origins: Vec<String>,
+    /// `PARLEY_TRUSTED_PROXIES`: comma-separated addresses of reverse proxies (nginx) whose
+    /// `X-Forwarded-For` names the client, for per-IP rate limits.
+    pub trusted_proxies: Vec<IpAddr>,
     /// `PARLEY_LOGIN_PER_MINUTE`: log-in attempts per minute, per IP and per account.
     pub login_per_minute: NonZeroU32,
     /// `PARLEY_SIGNUP_PER_HOUR`: sign-ups per hour per IP.
@@ -87,6 +90,12 @@ impl Config {
                 .map(|o| o.trim().trim_end_matches('/').to_owned())
                 .filter(|o| !o.is_empty())
                 .collect(),
+            trusted_proxies: get("PARLEY_TRUSTED_PROXIES", "")
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| parse("PARLEY_TRUSTED_PROXIES", p))
+                .collect::<Result<_, _>>()?,
             login_per_minute: parse(
                 "PARLEY_LOGIN_PER_MINUTE",
                 &get("PARLEY_LOGIN_PER_MINUTE", &DEFAULT_LOGIN_PER_MINUTE.to_string()),

@@ -59,7 +59,8 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
         }
         None => Hub::new(),
     };
-    let app_state = AppState::new(db.clone(), hub, limits);
+    let app_state =
+        AppState::new(db.clone(), hub, limits).with_trusted_proxies(&config.trusted_proxies);
 
     let sessions = Sessions::open(&db).await?;
     spawn_sweeper(sessions.clone(), app_state.clone());

@@ -26,17 +26,27 @@ pub struct Cluster {
     /// The shared database, for checking what was stored.
     pub db: Db,
     database_url: String,
+    /// Settings every instance gets besides the database and Redis.
+    extra_env: Vec<(&'static str, String)>,
     a_data: TempDir,
     b_data: TempDir,
 }
 
 impl Cluster {
     pub async fn start() -> Option<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// Two instances that also get `extra_env`.
+    pub async fn start_with(extra_env: &[(&'static str, &str)]) -> Option<Self> {
+        let extra_env: Vec<(&'static str, String)> =
+            extra_env.iter().map(|(k, v)| (*k, v.to_string())).collect();
         let redis = RedisProcess::start(redis_binary()?, free_port()).await;
         let database_url = scratch::postgres_database().await?;
         let db = Db::open(&database_url).await.expect("the shared database opens");
         let (a_data, b_data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let env = instance_env(&database_url, &redis);
+        let mut env = instance_env(&database_url, &redis).to_vec();
+        env.extend(extra_env.iter().cloned());
 
         Some(Self {
             a: instance(&a_data, None, &env).await,
@@ -44,9 +54,21 @@ impl Cluster {
             redis,
             db,
             database_url,
+            extra_env,
             a_data,
             b_data,
         })
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = instance_env(&self.database_url, &self.redis).to_vec();
+        env.extend(self.extra_env.iter().cloned());
+        env
+    }
+
+    /// The URL of the shared database.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     /// Starts instance A again on its port (killing it first with SIGKILL if `kill`).
@@ -54,7 +76,7 @@ impl Cluster {
         if kill {
             self.a.kill_9();
         }
-        let env = instance_env(&self.database_url, &self.redis);
+        let env = self.env();
         self.a = instance(&self.a_data, Some(self.a.port), &env).await;
     }
 
@@ -62,7 +84,7 @@ impl Cluster {
         if kill {
             self.b.kill_9();
         }
-        let env = instance_env(&self.database_url, &self.redis);
+        let env = self.env();
         self.b = instance(&self.b_data, Some(self.b.port), &env).await;
     }
 }
