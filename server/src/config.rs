@@ -8,7 +8,8 @@ use std::path::PathBuf;
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_DATA_DIR: &str = "data";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
-pub const DEFAULT_LOG: &str = "info,parley=debug,app=debug";
+/// sqlx reports PostgreSQL notices ("already exists, skipping") at info; they are noise.
+pub const DEFAULT_LOG: &str = "info,parley=debug,app=debug,sqlx=warn";
 pub const DEFAULT_LOGIN_PER_MINUTE: u32 = 10;
 pub const DEFAULT_SIGNUP_PER_HOUR: u32 = 20;
 /// Largest request body accepted, in bytes. A maximal message (4,000 graphemes of long emoji
@@ -62,10 +63,18 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &'static str, default: &str| lookup(name).unwrap_or(default.to_owned());
         let data_dir = PathBuf::from(get("PARLEY_DATA_DIR", DEFAULT_DATA_DIR));
+        // An empty value counts as unset, as for every optional variable here.
         let database = DatabaseUrl(
             lookup("PARLEY_DATABASE")
+                .filter(|db| !db.trim().is_empty())
                 .unwrap_or_else(|| data_dir.join("parley.db").display().to_string()),
         );
+        if let Some((scheme, _)) = database.0.split_once("://")
+            && !matches!(scheme, "sqlite" | "postgres" | "postgresql")
+        {
+            let reason = format!("{database}: expected a file path, sqlite:// or postgres://");
+            return Err(ConfigError { name: "PARLEY_DATABASE", reason });
+        }
         let redis_url = lookup("PARLEY_REDIS_URL").filter(|url| !url.trim().is_empty());
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
@@ -124,16 +133,41 @@ impl DatabaseUrl {
 
 impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // `scheme://user:password@host/...`: keep everything but the password.
-        let url = &self.0;
-        let hidden = url.find("://").and_then(|scheme_end| {
-            let rest = &url[scheme_end + 3..];
-            let at = rest.find('@')?;
-            let colon = rest[..at].find(':')?;
-            Some(format!("{}:[redacted]{}", &url[..scheme_end + 3 + colon], &rest[at..]))
-        });
-        f.write_str(hidden.as_deref().unwrap_or(url))
+        f.write_str(&redact(&self.0))
     }
+}
+
+/// `scheme://user:password@host/db?password=...`: everything but the passwords. The last `@`
+/// before the query ends the user part, since a password may itself hold an unencoded `@`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    let mut out = format!("{scheme}://");
+    match before_query.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split_once(':').map_or(user_info, |(user, _)| user);
+            let hidden = if user_info.contains(':') { ":[redacted]" } else { "" };
+            out.push_str(&format!("{user}{hidden}@{host}"));
+        }
+        None => out.push_str(before_query),
+    }
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                    format!("{key}=[redacted]")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
+    }
+    out
 }
 
 impl std::fmt::Debug for DatabaseUrl {
@@ -180,6 +214,30 @@ mod tests {
 
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("postgres://parley:[redacted]@db.internal:5432/parley"));
+    }
+
+    #[test]
+    fn passwords_with_an_at_sign_or_in_the_query_are_hidden_too() {
+        let at = DatabaseUrl("postgres://ann:ab@Leaky9@127.0.0.1/parley".into());
+        let query =
+            DatabaseUrl("postgres://ann@127.0.0.1/parley?sslmode=off&password=Sup3r".into());
+
+        assert_eq!(at.to_string(), "postgres://ann:[redacted]@127.0.0.1/parley");
+        assert_eq!(
+            query.to_string(),
+            "postgres://ann@127.0.0.1/parley?sslmode=off&password=[redacted]"
+        );
+    }
+
+    #[test]
+    fn an_empty_database_is_the_default_and_an_unknown_scheme_is_refused() {
+        let empty = Config::from_lookup(|name| (name == "PARLEY_DATABASE").then(String::new));
+        let typo = Config::from_lookup(|name| {
+            (name == "PARLEY_DATABASE").then(|| "postgress://localhost/parley".into())
+        });
+
+        assert_eq!(empty.unwrap().database.as_str(), "data/parley.db");
+        assert!(typo.unwrap_err().to_string().starts_with("PARLEY_DATABASE:"));
     }
 
     #[test]

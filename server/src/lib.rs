@@ -42,6 +42,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (router, state) = router::build(&config).await?;
+    // Only now: a store that failed to open stopped start-up before anything was announced.
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %config.database, bus = config.redis_url.is_some(), "listening");
     let hub = state.hub.clone();
     let mut stopping = hub.shutdown_signal();
     let drain = {

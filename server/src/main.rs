@@ -3,6 +3,8 @@
 //! `parley migrate-to-postgres <postgres-url>` instead copies the SQLite database named by
 //! the configuration into an empty PostgreSQL database, then exits.
 
+use anyhow::Context;
+
 use server::config::Config;
 
 /// Each sign-up and log-in hashes with argon2id's 19 MiB of memory on a blocking thread.
@@ -25,9 +27,8 @@ async fn main() -> anyhow::Result<()> {
         _ => anyhow::bail!("usage: parley [migrate-to-postgres <postgres://...>]"),
     }
 
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, database = %config.database, "listening");
-
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("PARLEY_ADDR ({})", config.addr))?;
     server::serve(config, listener, server::shutdown::signal()).await
 }

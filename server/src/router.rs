@@ -3,6 +3,8 @@
 //! error-status mapping before it reaches a handler.
 
 use std::sync::Arc;
+
+use anyhow::Context;
 use std::time::Duration;
 
 use axum::Router;
@@ -45,7 +47,9 @@ pub struct ServerState {
 /// The router, and the state behind it (the caller needs its hub to shut down).
 pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
     std::fs::create_dir_all(&config.data_dir)?;
-    let db = Db::open(config.database.as_str()).await?;
+    let db = Db::open(config.database.as_str())
+        .await
+        .with_context(|| format!("PARLEY_DATABASE ({})", config.database))?;
     let limits = RateLimits::new(RateConfig {
         login_per_minute: config.login_per_minute,
         signup_per_hour: config.signup_per_hour,
@@ -54,7 +58,9 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
         Some(url) => {
             let (link, outbox) = BusLink::new();
             let hub = Hub::with_bus(link);
-            app::live::redis::start(url.as_str(), hub.clone(), outbox).await?;
+            app::live::redis::start(url.as_str(), hub.clone(), outbox)
+                .await
+                .with_context(|| format!("PARLEY_REDIS_URL ({url})"))?;
             hub
         }
         None => Hub::new(),

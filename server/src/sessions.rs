@@ -23,8 +23,8 @@ impl Sessions {
     /// The session store beside `db`, its table created if missing.
     pub async fn open(db: &Db) -> anyhow::Result<Self> {
         let sessions = match db {
-            Db::Sqlite(pool) => Self::Sqlite(
-                SqliteStore::new(pool.clone())
+            Db::Sqlite(sqlite) => Self::Sqlite(
+                SqliteStore::new(sqlite.pool.clone())
                     .with_table_name(SQLITE_TABLE)
                     .map_err(anyhow::Error::msg)?,
             ),

@@ -8,7 +8,10 @@ pub fn init(filter: &str) {
         EnvFilter::new("info")
     });
     // A second init (tests start several servers in one process) keeps the first subscriber.
-    if tracing_subscriber::fmt().with_env_filter(filter).try_init().is_err() {
+    // Colours only on a terminal: a log file or journal gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi);
+    if subscriber.try_init().is_err() {
         tracing::trace!("tracing already initialised");
     }
 }

@@ -23,11 +23,9 @@ pub async fn run(config: &Config, target: &str) -> anyhow::Result<()> {
     let to = Db::open(target).await?;
     let copied = sqlite_to_postgres(&from, &to).await?;
 
-    for (table, rows) in copied {
-        tracing::info!(table, rows, "table copied");
-    }
+    let rows: u64 = copied.iter().map(|(_, rows)| rows).sum();
     let target = DatabaseUrl(target.to_owned());
-    tracing::info!(from = %config.database, to = %target, "migration to PostgreSQL complete");
+    tracing::info!(from = %config.database, to = %target, rows, "migration to PostgreSQL complete");
     from.close().await;
     to.close().await;
     Ok(())

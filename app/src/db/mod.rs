@@ -17,6 +17,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{PgPool, SqlitePool};
 
+use crate::messages::sends::SendQueue;
+
 pub mod scratch;
 pub mod transfer;
 
@@ -29,8 +31,16 @@ const SQLITE_CONNECTIONS: u32 = 8;
 /// A pool on one of the two backends. Cloning shares the pool.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     Postgres(PgPool),
+}
+
+/// SQLite's pool, and the queue through which every send is committed (one writer at a time
+/// is all SQLite allows, so sends are committed in groups: `messages::sends`).
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    pub pool: SqlitePool,
+    pub sends: SendQueue,
 }
 
 /// Which database a [`Db`] speaks to.
@@ -47,7 +57,10 @@ pub enum Backend {
 macro_rules! on_db {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite(sqlite) => {
+                let $pool = &sqlite.pool;
+                $body
+            }
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -84,7 +97,7 @@ impl Db {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self::Sqlite(pool))
+        Ok(Self::Sqlite(SqliteDb { sends: SendQueue::start(pool.clone()), pool }))
     }
 
     /// The backend a database URL selects.

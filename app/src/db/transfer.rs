@@ -77,9 +77,10 @@ pub type Copied = Vec<(&'static str, u64)>;
 
 /// Copies everything from `from` (SQLite) into `to` (PostgreSQL, migrated and empty).
 pub async fn sqlite_to_postgres(from: &Db, to: &Db) -> Result<Copied, TransferError> {
-    let (Db::Sqlite(source), Db::Postgres(target)) = (from, to) else {
+    let (Db::Sqlite(sqlite), Db::Postgres(target)) = (from, to) else {
         return Err(TransferError::WrongBackends);
     };
+    let source = &sqlite.pool;
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(target).await?;
     if users > 0 {
         return Err(TransferError::TargetNotEmpty(users));

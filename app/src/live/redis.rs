@@ -88,11 +88,21 @@ async fn publish(client: redis::Client, connection: MultiplexedConnection, mut o
             }
         }
 
+        // One warning per outage, not one per retry.
+        let mut failing = false;
         while !unsent.is_empty() {
             match send(&client, &mut connection, &unsent).await {
-                Ok(()) => unsent.clear(),
+                Ok(()) => {
+                    if failing {
+                        tracing::info!(sent = unsent.len(), "publishing to Redis again");
+                    }
+                    unsent.clear();
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, queued = unsent.len(), "publishing to Redis failed");
+                    if !failing {
+                        tracing::warn!(error = %e, "publishing to Redis failed; retrying");
+                    }
+                    failing = true;
                     connection = None;
                     tokio::time::sleep(RETRY_EVERY).await;
                 }

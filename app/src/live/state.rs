@@ -39,7 +39,8 @@ pub struct LiveState {
     /// Messages received live or acknowledged to this tab, by room and sequence. Views lay
     /// these over the history they fetched.
     pub messages: RwSignal<HashMap<RoomId, BTreeMap<i64, Message>>>,
-    /// Newest sequence held per room, from history and live messages: sent on resume.
+    /// Per room, the newest sequence this tab holds with nothing missing before it: sent on
+    /// resume, so the server replays exactly what follows.
     pub cursors: StoredValue<HashMap<RoomId, i64>>,
     pub unreads: RwSignal<HashMap<RoomId, UnreadState>>,
     pub typing: RwSignal<HashMap<RoomId, Vec<Typist>>>,
@@ -94,6 +95,9 @@ impl LiveState {
             }
             ServerEvent::MessageCreated { message } => {
                 self.count_unread(&message);
+                // The socket delivers each room in order without gaps: the tab now holds the
+                // room up to here.
+                self.note_seq(message.room_id, message.seq);
                 self.remember(message);
             }
             ServerEvent::MessageUpdated { message } => self.remember(message),
@@ -159,8 +163,13 @@ impl LiveState {
     }
 
     /// Keeps the newest version of a message; an older copy arriving late changes nothing.
+    ///
+    /// A message that came another way (the answer to this tab's own send, an edit) may be
+    /// ahead of one the socket has not delivered yet, for instance when the send went to
+    /// another instance: it moves the cursor only if it is the very next one. Moving it
+    /// further would make the next resume skip the message in between.
     pub fn remember(&self, message: Message) {
-        self.note_seq(message.room_id, message.seq);
+        self.cursors.update_value(|c| follow_on(c, message.room_id, message.seq));
         self.messages.update(|rooms| {
             let room = rooms.entry(message.room_id).or_default();
             match room.get(&message.seq) {
@@ -305,4 +314,33 @@ fn page_visible() -> bool {
         .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
     #[cfg(not(feature = "hydrate"))]
     false
+}
+
+/// Moves `room`'s cursor to `seq` if `seq` directly follows it.
+fn follow_on(cursors: &mut HashMap<RoomId, i64>, room: RoomId, seq: i64) {
+    if let Some(held) = cursors.get_mut(&room)
+        && seq == *held + 1
+    {
+        *held = seq;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bug: a tab whose send was answered by another instance set its cursor to that
+    /// message, and its resume after a reconnect skipped the message sent just before it.
+    #[test]
+    fn an_answered_send_ahead_of_a_missing_message_leaves_the_cursor() {
+        let room = RoomId(1);
+        let mut cursors = HashMap::from([(room, 2)]);
+
+        follow_on(&mut cursors, room, 4);
+        assert_eq!(cursors[&room], 2, "3 is still missing");
+        follow_on(&mut cursors, room, 3);
+        assert_eq!(cursors[&room], 3);
+        follow_on(&mut cursors, RoomId(9), 1);
+        assert!(!cursors.contains_key(&RoomId(9)));
+    }
 }

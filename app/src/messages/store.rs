@@ -2,7 +2,6 @@
 //! transaction as the insert, so a failed send gives its number back and a room's messages are
 //! numbered 1, 2, 3... without gaps.
 
-use super::rules::mentioned_keys;
 use super::{Message, PAGE_SIZE};
 use crate::db::Db;
 use crate::error::AppError;
@@ -19,6 +18,7 @@ macro_rules! select_message {
         )
     };
 }
+pub(crate) use select_message;
 
 /// Why an insert did not happen.
 #[derive(Debug)]
@@ -34,7 +34,103 @@ impl<E: Into<AppError>> From<E> for InsertError {
     }
 }
 
-/// Commits a new message at the room's next sequence number and returns it.
+/// A message on its way into the store.
+#[derive(Clone, Debug)]
+pub struct NewMessage {
+    pub room: RoomId,
+    pub author: UserId,
+    /// Chosen by the client; a second send with it is refused (`DuplicateClientId`).
+    pub client_id: String,
+    pub body: String,
+    pub now: i64,
+}
+
+/// The statements of one send, on `$tx`, an open transaction (or savepoint) of either
+/// backend: take the room's next sequence number, insert, resolve mentions, mark the author's
+/// own message read, and read the stored message back.
+macro_rules! send_in {
+    ($tx:expr, $new:expr) => {
+        async {
+            let tx = $tx;
+            let $crate::messages::store::NewMessage { room, author, client_id, body, now } = $new;
+
+            // Writing first takes the write lock (SQLite) or the room's row lock (PostgreSQL)
+            // before anything is read, so concurrent sends to a room queue here.
+            let seq: i64 = sqlx::query_scalar(
+                "UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = $1 WHERE id = $2
+                 RETURNING last_seq",
+            )
+            .bind(now)
+            .bind(room)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err($crate::error::AppError::from)?;
+
+            let inserted = sqlx::query_scalar(
+                "INSERT INTO messages (room_id, seq, author_id, client_id, body, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(room)
+            .bind(seq)
+            .bind(author)
+            .bind(client_id)
+            .bind(body)
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await;
+            let id: $crate::ids::MessageId = match inserted {
+                Ok(id) => id,
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    return Err($crate::messages::store::InsertError::DuplicateClientId);
+                }
+                Err(e) => return Err(e.into()),
+            };
+
+            // Only members can be mentioned, and not by themselves.
+            for key in $crate::messages::rules::mentioned_keys(body) {
+                sqlx::query(
+                    "INSERT INTO mentions (user_id, room_id, seq)
+                     SELECT u.id, m.room_id, $1 FROM users u
+                     JOIN memberships m ON m.user_id = u.id AND m.room_id = $2
+                     WHERE u.username_key = $3 AND u.id != $4
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(seq)
+                .bind(room)
+                .bind(key)
+                .bind(author)
+                .execute(&mut **tx)
+                .await
+                .map_err($crate::error::AppError::from)?;
+            }
+
+            // The author has read their own message.
+            sqlx::query(
+                "UPDATE memberships SET last_read_seq = $1 WHERE room_id = $2 AND user_id = $3",
+            )
+            .bind(seq)
+            .bind(room)
+            .bind(author)
+            .execute(&mut **tx)
+            .await
+            .map_err($crate::error::AppError::from)?;
+
+            let message: $crate::messages::Message =
+                sqlx::query_as($crate::messages::store::select_message!("WHERE m.id = $1"))
+                    .bind(id)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err($crate::error::AppError::from)?;
+            Ok::<_, $crate::messages::store::InsertError>(message)
+        }
+        .await
+    };
+}
+pub(crate) use send_in;
+
+/// Commits a new message at the room's next sequence number and returns it. On SQLite the
+/// send joins the group committer's next transaction (`messages::sends`); on PostgreSQL it
+/// is a transaction of its own, serialized per room by the lock on the room's row.
 pub async fn insert(
     db: &Db,
     room: RoomId,
@@ -43,78 +139,17 @@ pub async fn insert(
     body: &str,
     now: i64,
 ) -> Result<Message, InsertError> {
-    on_db!(db, |pool| {
-        let mut tx = pool.begin().await.map_err(AppError::from)?;
-
-        // The UPDATE takes SQLite's write lock first, so concurrent sends to a room queue here
-        // rather than failing later when upgrading a read transaction.
-        let seq: i64 = sqlx::query_scalar(
-            "UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = $1 WHERE id = $2
-         RETURNING last_seq",
-        )
-        .bind(now)
-        .bind(room)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(AppError::from)?;
-
-        let inserted = sqlx::query_scalar(
-            "INSERT INTO messages (room_id, seq, author_id, client_id, body, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(room)
-        .bind(seq)
-        .bind(author)
-        .bind(client_id)
-        .bind(body)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await;
-        let id: MessageId = match inserted {
-            Ok(id) => id,
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(InsertError::DuplicateClientId);
-            }
-            Err(e) => return Err(e.into()),
-        };
-
-        // Only members can be mentioned, and not by themselves.
-        for key in mentioned_keys(body) {
-            sqlx::query(
-                "INSERT INTO mentions (user_id, room_id, seq)
-             SELECT u.id, m.room_id, $1 FROM users u
-             JOIN memberships m ON m.user_id = u.id AND m.room_id = $2
-             WHERE u.username_key = $3 AND u.id != $4
-             ON CONFLICT DO NOTHING",
-            )
-            .bind(seq)
-            .bind(room)
-            .bind(key)
-            .bind(author)
-            .execute(&mut *tx)
-            .await
-            .map_err(AppError::from)?;
+    let new =
+        NewMessage { room, author, client_id: client_id.to_owned(), body: body.to_owned(), now };
+    match db {
+        Db::Sqlite(sqlite) => sqlite.sends.insert(new).await,
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await.map_err(AppError::from)?;
+            let message = send_in!(&mut tx, &new)?;
+            tx.commit().await.map_err(AppError::from)?;
+            Ok(message)
         }
-
-        // The author has read their own message.
-        sqlx::query(
-            "UPDATE memberships SET last_read_seq = $1 WHERE room_id = $2 AND user_id = $3",
-        )
-        .bind(seq)
-        .bind(room)
-        .bind(author)
-        .execute(&mut *tx)
-        .await
-        .map_err(AppError::from)?;
-
-        let message = sqlx::query_as(select_message!("WHERE m.id = $1"))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(AppError::from)?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(message)
-    })
+    }
 }
 
 /// Up to `limit` messages of `room` after `after_seq`, oldest first: what a socket missed.
