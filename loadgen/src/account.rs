@@ -58,7 +58,8 @@ pub struct Account {
 }
 
 impl Account {
-    /// The same session against another address of the server.
+    /// The same session against another address of the server, or another instance:
+    /// sessions live in the database, so the cookie is good on every instance sharing it.
     pub fn with_api(self, api: Api) -> Self {
         Self { api, ..self }
     }

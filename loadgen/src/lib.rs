@@ -3,7 +3,10 @@
 //!
 //! # Layout
 //!
-//! - [`target`]: the server under test, its port, data folder, CPU time and memory.
+//! - [`target`]: the server under test, its port, data folder and memory.
+//! - [`cluster`]: several instances sharing PostgreSQL and a [`redis`] of our own.
+//! - [`deployment`]: what chat traffic runs against, one instance or a cluster's.
+//! - [`cpu`]: CPU time of the servers, their helpers, ourselves and the whole machine.
 //! - [`account`]: one signed-up user calling the HTTP API.
 //! - [`population`]: users and rooms built through that API.
 //! - [`socket`]: a receiving socket that resumes and tallies every message it gets.
@@ -13,7 +16,11 @@
 //! - [`report`]: the printed table with machine, commit and date.
 
 pub mod account;
+pub mod cluster;
+pub mod cpu;
+pub mod deployment;
 pub mod population;
+pub mod redis;
 pub mod report;
 pub mod scenarios;
 pub mod socket;

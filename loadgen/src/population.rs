@@ -1,5 +1,9 @@
 //! Building a population through the public API: sign up the users, have the first member of
 //! each room create it as a public channel, and the others join.
+//!
+//! With several instances of the server, users are dealt out over them in turn: each user
+//! signs up, joins and later holds its socket on its home instance, so half the rooms'
+//! members sit on each of two instances and every room spans both.
 
 use anyhow::Result;
 use futures::{StreamExt, TryStreamExt, stream};
@@ -28,14 +32,22 @@ impl Shape {
 
 /// The built population: accounts by index, rooms with their member indices.
 pub struct Population {
+    /// Each bound to its user's home instance.
     pub accounts: Vec<Account>,
     pub rooms: Vec<(RoomId, Vec<usize>)>,
+    /// One per instance of the server, in the order given to [`Population::build`].
+    pub apis: Vec<Api>,
 }
 
 impl Population {
-    pub async fn build(api: &Api, shape: &Shape, tag: &str) -> Result<Self> {
+    /// Signs up `shape`'s users, user `i` on instance `i % apis.len()`, and builds its rooms.
+    pub async fn build(apis: &[Api], shape: &Shape, tag: &str) -> Result<Self> {
+        anyhow::ensure!(!apis.is_empty(), "a population needs a server to live on");
         let accounts: Vec<Account> = stream::iter(0..shape.users)
-            .map(|index| async move { api.sign_up(&format!("{tag}{index}")).await })
+            .map(|index| {
+                let api = &apis[index % apis.len()];
+                async move { api.sign_up(&format!("{tag}{index}")).await }
+            })
             .buffered(SETUP_CONCURRENCY)
             .try_collect()
             .await?;
@@ -51,14 +63,14 @@ impl Population {
                 .await?;
             rooms.push((room, members.clone()));
         }
-        Ok(Self { accounts, rooms })
+        Ok(Self { accounts, rooms, apis: apis.to_vec() })
     }
 
     /// The same accounts and rooms on a restarted server at `base` (a new port).
     pub fn moved_to(self, base: &str) -> Result<Self> {
         let api = Api::new(base)?;
         let accounts = self.accounts.into_iter().map(|a| a.with_api(api.clone())).collect();
-        Ok(Self { accounts, rooms: self.rooms })
+        Ok(Self { accounts, rooms: self.rooms, apis: vec![api] })
     }
 
     /// The rooms each user is in, by user index.

@@ -1,5 +1,5 @@
 //! The server under test: a real `parley` binary started on a free loopback port with its own
-//! data folder, and what the kernel says about its CPU time and memory.
+//! data folder, and its resident memory ([`crate::cpu`] reads its CPU time).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -38,7 +38,13 @@ pub struct Target {
 }
 
 impl Target {
+    /// The server alone on its data folder: SQLite, live events in process.
     pub async fn start(launch: &Launch) -> Result<Self> {
+        Self::start_with(launch, &[]).await
+    }
+
+    /// The server with `env` set on top, e.g. another database and a Redis bus.
+    pub async fn start_with(launch: &Launch, env: &[(&str, &str)]) -> Result<Self> {
         if !launch.binary.exists() {
             bail!(
                 "no server binary at {} (build it with `cargo xtask build`)",
@@ -55,6 +61,10 @@ impl Target {
             .env("PARLEY_SITE_ROOT", &launch.site_root)
             .env("PARLEY_LOG", "warn")
             .envs(LIMIT_OVERRIDES)
+            // Whatever the shell running us holds, a scenario names its own storage and bus.
+            .env_remove("PARLEY_DATABASE")
+            .env_remove("PARLEY_REDIS_URL")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .kill_on_drop(true)
@@ -100,19 +110,9 @@ impl Target {
         Ok(kib * 1024)
     }
 
-    /// User plus system CPU time used so far.
-    pub fn cpu_time(&self) -> Result<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
-        // Fields after the command name, which is in parentheses and may contain spaces.
-        let rest = stat.rsplit_once(')').context("malformed /proc stat")?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after `)`.
-        let ticks: u64 = fields
-            .get(11..13)
-            .context("short /proc stat")?
-            .iter()
-            .try_fold(0u64, |sum, field| field.parse::<u64>().map(|t| sum + t))?;
-        Ok(Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second()))
+    /// The process id, for metering its CPU time (see [`crate::cpu`]).
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// SIGTERM, then wait for a graceful exit.
@@ -129,43 +129,11 @@ impl Target {
     }
 }
 
-/// CPU use over a stretch of time, as a share of one core.
-pub struct CpuMeter {
-    cpu: Duration,
-    wall: Instant,
-}
-
-impl CpuMeter {
-    pub fn start(target: &Target) -> Result<Self> {
-        Ok(Self { cpu: target.cpu_time()?, wall: Instant::now() })
-    }
-
-    /// Percent of one core since `start` (200 means both cores of a 2-core machine).
-    pub fn percent(&self, target: &Target) -> Result<f64> {
-        let used = target.cpu_time()?.saturating_sub(self.cpu);
-        Ok(100.0 * used.as_secs_f64() / self.wall.elapsed().as_secs_f64())
-    }
-}
-
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     // The port is free when this returns; the server binds it a moment later. Another
     // process taking it in between makes the start fail loudly, not measure the wrong thing.
     let listener = TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
     Ok(listener.local_addr()?.port())
-}
-
-/// `getconf CLK_TCK`, asked once; 100 on every Linux we run on, asked rather than assumed.
-fn clock_ticks_per_second() -> f64 {
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        std::process::Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(100.0)
-    })
 }
 
 /// The repo root, from this crate's manifest dir.

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use hdrhistogram::Histogram;
 use tokio::task::JoinSet;
 
 use app::ids::RoomId;
 
 use crate::population::Population;
-use crate::tally::body_for;
+use crate::tally::{body_for, new_histogram};
 
 /// How much to send.
 #[derive(Clone, Copy, Debug)]
@@ -31,16 +32,32 @@ impl Offered {
 }
 
 /// What the sends came to.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Sent {
     /// Sends the server acknowledged, i.e. committed.
     pub acknowledged: u64,
+    /// Scheduled send to the server's answer, in microseconds, for acknowledged sends: the
+    /// part of delivery latency spent before the message was committed.
+    pub ack_latency: Histogram<u64>,
     pub failed: u64,
     pub first_error: Option<String>,
     /// The highest sequence number acknowledged in each room.
     pub finals: HashMap<RoomId, i64>,
     /// From the first scheduled send to the last answer.
     pub elapsed: Duration,
+}
+
+impl Default for Sent {
+    fn default() -> Self {
+        Self {
+            acknowledged: 0,
+            ack_latency: new_histogram(),
+            failed: 0,
+            first_error: None,
+            finals: HashMap::new(),
+            elapsed: Duration::ZERO,
+        }
+    }
 }
 
 impl Sent {
@@ -50,8 +67,9 @@ impl Sent {
     }
 }
 
-/// Sends `offered` messages, each to a uniformly chosen room by a uniformly chosen member.
-/// `run` is a tag that keeps client ids unique across runs on one database.
+/// Sends `offered` messages, each to a uniformly chosen room by a uniformly chosen member,
+/// through the population's instances in turn (whichever instance holds the author's
+/// socket). `run` is a tag that keeps client ids unique across runs on one database.
 pub async fn send(population: &Population, offered: Offered, run: &str) -> Result<Sent> {
     let mut rng = fastrand::Rng::with_seed(0x5eed);
     let mut in_flight = JoinSet::new();
@@ -64,9 +82,14 @@ pub async fn send(population: &Population, offered: Offered, run: &str) -> Resul
         tokio::time::sleep_until(at.into()).await;
 
         let (room, members) = &population.rooms[rng.usize(..population.rooms.len())];
-        let account = population.accounts[members[rng.usize(..members.len())]].clone();
+        let author = &population.accounts[members[rng.usize(..members.len())]];
+        let via = &population.apis[number as usize % population.apis.len()];
+        let account = author.clone().with_api(via.clone());
         let (room, client_id, body) = (*room, format!("{run}-{number}"), body_for(at));
-        in_flight.spawn(async move { account.send(room, &client_id, &body).await });
+        in_flight.spawn(async move {
+            let outcome = account.send(room, &client_id, &body).await;
+            (outcome, at.elapsed())
+        });
 
         // Collect what has finished so the set stays as small as the requests in flight.
         while let Some(done) = in_flight.try_join_next() {
@@ -81,10 +104,11 @@ pub async fn send(population: &Population, offered: Offered, run: &str) -> Resul
 }
 
 impl Sent {
-    fn count(&mut self, outcome: Result<app::messages::Message>) {
+    fn count(&mut self, (outcome, waited): (Result<app::messages::Message>, Duration)) {
         match outcome {
             Ok(message) => {
                 self.acknowledged += 1;
+                self.ack_latency.saturating_record((waited.as_micros() as u64).max(1));
                 let newest = self.finals.entry(message.room_id).or_insert(0);
                 *newest = (*newest).max(message.seq);
             }

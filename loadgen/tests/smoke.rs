@@ -68,3 +68,21 @@ async fn bundle_is_measured() {
 
     assert!(table.contains(".wasm"), "{table}");
 }
+
+#[tokio::test]
+async fn fanout_on_two_instances_delivers_every_message_once() {
+    // PostgreSQL and Redis come from `cargo xtask test`; run alone, without them, the
+    // scenario is skipped, but not on CI, where a skip would hide a broken set-up.
+    if let Err(missing) = loadgen::cluster::Services::from_env() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true forbids skipping: {missing:#}"
+        );
+        eprintln!("skipping scenario (i): {missing:#}");
+        return;
+    }
+
+    let table = smoke(Scenario::ScaleOut).await;
+
+    assert!(table.contains("servers (2 summed) CPU"), "{table}");
+}

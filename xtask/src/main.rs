@@ -17,7 +17,8 @@
 //! - `end2end` installs the npm dependencies and runs Playwright.
 //! - `lint` runs rustfmt and clippy for both targets.
 //!
-//! `bench` runs the `loadgen` crate's scenarios against the built server.
+//! `bench` runs the `loadgen` crate's scenarios against the built server, with PostgreSQL
+//! from `services` when scenario (i) is among them.
 
 mod apt;
 mod browser;
@@ -46,7 +47,8 @@ commands:
   e2e [args]     build, then only Playwright, passing [args] (e.g. a spec file or --grep)
   services       start PostgreSQL for a hand-run `cargo test`, print its variables, wait
   lint           cargo fmt --check and clippy -D warnings for server and wasm targets
-  bench [args]   build, then run the load generator (e.g. `bench fanout`, `bench --help`)";
+  bench [args]   build, then run the load generator (e.g. `bench fanout`, `bench --help`);
+                 scenario i also gets a PostgreSQL cluster and Redis";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -140,6 +142,9 @@ fn test(ws: &Workspace) -> Result<()> {
 
 /// The load generator against the freshly built server; BENCHMARKS.md lists the scenarios.
 fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
+    // Installing is the step most likely to fail, so it comes before the long build.
+    let programs =
+        if bench_needs_services(args) { Some(services::ensure_installed()?) } else { None };
     build(ws)?;
 
     // Built together with the server so `app` is compiled once, with the server's features,
@@ -150,11 +155,47 @@ fn bench(ws: &Workspace, args: &[String]) -> Result<()> {
     cargo.env_remove("LEPTOS_OUTPUT_NAME");
     process::run(&mut cargo)?;
 
+    // Scenario (i) creates its database on a cluster named by the same variables as the
+    // tests get, and starts its own Redis from the program named there.
+    let cluster = match &programs {
+        Some(programs) => Some((programs, services::Postgres::start(ws, &programs.postgres_bin)?)),
+        None => None,
+    };
     process::step("running the load generator");
     let binary = ws.target_dir().join("release").join("loadgen");
     let mut loadgen = Command::new(binary);
     loadgen.args(args).current_dir(ws.root());
-    process::run(&mut loadgen)
+    if let Some((programs, postgres)) = &cluster {
+        loadgen.envs(services::test_env(programs, postgres));
+    }
+    let outcome = process::run(&mut loadgen);
+
+    // Stops the cluster and deletes its directory, pass or fail.
+    drop(cluster);
+    outcome
+}
+
+/// Whether `cargo xtask bench <args>` runs scenario (i), which needs PostgreSQL and Redis:
+/// when it is named (by letter or name), or when no scenario is, since then all of them run.
+/// This reads loadgen's command line without clap, so it must know loadgen's options that
+/// take a value; an unknown option only makes it start PostgreSQL without need.
+fn bench_needs_services(args: &[String]) -> bool {
+    const OPTIONS_WITH_VALUE: [&str; 3] = ["--server", "--site-root", "--messages"];
+    const SCENARIO_I: [&str; 2] = ["i", "scale-out"];
+
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        return false;
+    }
+    let mut scenarios = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if OPTIONS_WITH_VALUE.contains(&arg.as_str()) {
+            args.next();
+        } else if !arg.starts_with('-') {
+            scenarios.push(arg.as_str());
+        }
+    }
+    scenarios.is_empty() || scenarios.iter().any(|name| SCENARIO_I.contains(name))
 }
 
 /// Playwright alone, for iterating on specs without rerunning the Rust tests.
@@ -163,4 +204,29 @@ fn e2e(ws: &Workspace, args: &[String]) -> Result<()> {
     end2end::ensure_node_modules(ws)?;
     build(ws)?;
     end2end::playwright(ws, &chromium, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|arg| (*arg).to_owned()).collect()
+    }
+
+    #[test]
+    fn bench_starts_services_for_scenario_i_or_all_scenarios() {
+        assert!(bench_needs_services(&args(&["i"])));
+        assert!(bench_needs_services(&args(&["a", "scale-out", "--smoke"])));
+        assert!(bench_needs_services(&args(&[])));
+        assert!(bench_needs_services(&args(&["--messages", "100000"])));
+    }
+
+    #[test]
+    fn bench_skips_services_for_other_scenarios_and_help() {
+        assert!(!bench_needs_services(&args(&["a", "fanout", "--smoke"])));
+        assert!(!bench_needs_services(&args(&["history", "--messages", "100000"])));
+        assert!(!bench_needs_services(&args(&["--server", "/tmp/parley", "page"])));
+        assert!(!bench_needs_services(&args(&["--help"])));
+    }
 }

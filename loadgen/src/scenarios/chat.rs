@@ -1,6 +1,6 @@
 //! Live chat under load: every user holds a socket, messages go out at a fixed rate through
 //! the real send path, and every member's socket is checked for each one. Scenarios (a), (b)
-//! and (c) are this with different shapes and rates.
+//! and (c) are this with different shapes and rates; (i) is (a) on two instances.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,11 +12,13 @@ use tokio::sync::watch;
 
 use app::ids::RoomId;
 
+use crate::cpu::CpuMeter;
+use crate::deployment::Deployment;
 use crate::population::{Population, Shape};
 use crate::report::{Report, Row};
 use crate::socket::Receiver;
 use crate::tally::Totals;
-use crate::target::{CpuMeter, Launch, Target};
+use crate::target::{Launch, Target};
 use crate::traffic::{self, Offered, Sent};
 
 use super::Scale;
@@ -32,18 +34,29 @@ const SETTLE: Duration = Duration::from_secs(5);
 pub struct Outcome {
     pub sent: Sent,
     pub totals: Totals,
+    pub instances: usize,
+    /// CPU of all instances together, as percent of one core.
     pub cpu_percent: f64,
+    /// Resident memory of all instances together.
     pub rss_bytes: u64,
+    /// Each helper's CPU, by name.
+    pub helpers_cpu: Vec<(&'static str, f64)>,
+    pub loadgen_cpu: f64,
+    /// Every process on the machine, the kernel included.
+    pub machine_cpu: f64,
 }
 
 impl Outcome {
     /// The figures every chat scenario reports, with its latency target.
     pub fn rows(&self, p99_target_ms: f64) -> Vec<Row> {
-        vec![
+        let ack_ms = |q: f64| self.sent.ack_latency.value_at_quantile(q) as f64 / 1000.0;
+        let mut rows = vec![
             Row::info("messages acknowledged", self.sent.acknowledged),
             Row::info("sends failed", self.sent.failed),
             Row::info("deliveries to other members", self.totals.deliveries),
             Row::info("persisted messages/s", format!("{:.0}", self.sent.persisted_per_second())),
+            Row::info("send acknowledged p50", format!("{:.2} ms", ack_ms(0.50))),
+            Row::info("send acknowledged p99", format!("{:.2} ms", ack_ms(0.99))),
             Row::info("latency p50", format!("{:.2} ms", self.totals.ms(0.50))),
             Row::at_most("latency p99", self.totals.ms(0.99), p99_target_ms, "ms"),
             Row::info("latency p99.9", format!("{:.2} ms", self.totals.ms(0.999))),
@@ -51,9 +64,24 @@ impl Outcome {
             Row::none_allowed("lost", self.totals.lost),
             Row::info("resyncs (socket fell behind)", self.totals.resyncs),
             Row::info("redelivered after resync, dropped by id", self.totals.redelivered),
-            Row::info("server CPU (100% = one core)", format!("{:.0}%", self.cpu_percent)),
-            Row::info("server RSS", format!("{:.1} MiB", mib(self.rss_bytes))),
-        ]
+        ];
+        let servers = match self.instances {
+            1 => "server".to_owned(),
+            n => format!("servers ({n} summed)"),
+        };
+        rows.push(Row::info(
+            &format!("{servers} CPU (100% = one core)"),
+            format!("{:.0}%", self.cpu_percent),
+        ));
+        rows.push(Row::info(&format!("{servers} RSS"), format!("{:.1} MiB", mib(self.rss_bytes))));
+        let mut rest = self.machine_cpu - self.cpu_percent - self.loadgen_cpu;
+        for (name, cpu) in &self.helpers_cpu {
+            rows.push(Row::info(&format!("{name} CPU"), format!("{cpu:.0}%")));
+            rest -= cpu;
+        }
+        rows.push(Row::info("load generator CPU", format!("{:.0}%", self.loadgen_cpu)));
+        rows.push(Row::info("rest of the machine's CPU", format!("{:.0}%", rest.max(0.0))));
+        rows
     }
 }
 
@@ -61,12 +89,13 @@ impl Outcome {
 /// gives up on the rest), and adds it all up. `start` holds each room's newest sequence
 /// number before this stretch.
 pub async fn traffic(
-    target: &Target,
+    deployment: &Deployment<'_>,
     population: &Population,
     offered: Offered,
     start: &HashMap<RoomId, i64>,
     run: &str,
 ) -> Result<Outcome> {
+    // Each account connects to its home instance (see `Population::build`).
     let rooms_of = population.rooms_of_each();
     let receivers: Vec<Receiver> = stream::iter(population.accounts.iter().zip(&rooms_of))
         .map(|(account, rooms)| Receiver::connect(account, rooms, start))
@@ -79,10 +108,10 @@ pub async fn traffic(
         receivers.into_iter().map(|r| tokio::spawn(r.run(finals.clone()))).collect();
     tokio::time::sleep(SETTLE).await;
 
-    let cpu = CpuMeter::start(target)?;
+    let cpu = CpuMeter::start(&deployment.pids())?;
     let sent = traffic::send(population, offered, run).await?;
-    let cpu_percent = cpu.percent(target)?;
-    let rss_bytes = target.rss_bytes()?;
+    let shares = cpu.read()?;
+    let rss_bytes = deployment.instances.iter().map(Target::rss_bytes).sum::<Result<u64>>()?;
 
     let mut finals = start.clone();
     finals.extend(sent.finals.iter().map(|(room, seq)| (*room, *seq)));
@@ -91,21 +120,46 @@ pub async fn traffic(
     for receiver in running {
         tallies.push(receiver.await??);
     }
-    Ok(Outcome { sent, totals: Totals::of(tallies), cpu_percent, rss_bytes })
+
+    // `shares.trees` is in `Deployment::pids` order: instances, then helpers.
+    let instances = deployment.instances.len();
+    let helpers_cpu = deployment
+        .helpers
+        .iter()
+        .zip(&shares.trees[instances..])
+        .map(|((name, _), cpu)| (*name, *cpu))
+        .collect();
+    Ok(Outcome {
+        sent,
+        totals: Totals::of(tallies),
+        instances,
+        cpu_percent: shares.trees[..instances].iter().sum(),
+        rss_bytes,
+        helpers_cpu,
+        loadgen_cpu: shares.load_generator,
+        machine_cpu: shares.machine,
+    })
 }
 
-/// (a) 1,000 users in 100 rooms of 10 plus one room of 500, 1,000 messages/s for 60 s.
-pub async fn fanout(launch: &Launch, scale: Scale) -> Result<Report> {
+/// (a)'s population and traffic: 1,000 users in 100 rooms of 10 plus one room of 500 (the
+/// first 500 users), 1,000 messages/s for 60 s. (i) runs the same on two instances.
+pub fn fanout_load(scale: Scale) -> (Shape, Offered) {
     let (users, rooms, big, offered) = match scale {
         Scale::Full => (1000, 100, 500, Offered::new(1000.0, 60)),
         Scale::Smoke => (20, 4, 10, Offered::new(50.0, 2)),
     };
     let mut shape = Shape { users, rooms: Shape::small_rooms(rooms, users / rooms) };
     shape.rooms.push((0..big).collect());
+    (shape, offered)
+}
+
+/// (a) The fan-out load on one server with SQLite.
+pub async fn fanout(launch: &Launch, scale: Scale) -> Result<Report> {
+    let (shape, offered) = fanout_load(scale);
 
     let mut report = Report::new("a: fan-out (rooms of 10 and one of 500), SQLite");
     let target = Target::start(launch).await?;
-    let outcome = run_once(&target, &shape, offered, &mut report).await?;
+    let outcome = run_once(&Deployment::single(&target), &shape, offered, &mut report).await?;
     report.rows.extend(outcome.rows(scale.target(50.0)));
     target.stop().await?;
     Ok(report)
@@ -121,7 +175,7 @@ pub async fn big_room(launch: &Launch, scale: Scale) -> Result<Report> {
 
     let mut report = Report::new("c: one room of 1,000 members, SQLite");
     let target = Target::start(launch).await?;
-    let outcome = run_once(&target, &shape, offered, &mut report).await?;
+    let outcome = run_once(&Deployment::single(&target), &shape, offered, &mut report).await?;
     report.rows.extend(outcome.rows(scale.target(150.0)));
     target.stop().await?;
     Ok(report)
@@ -146,12 +200,14 @@ pub async fn max_rate(launch: &Launch, scale: Scale) -> Result<Report> {
 
     let mut report = Report::new("b: highest persisted rate with p99 <= 100 ms, SQLite");
     let target = Target::start(launch).await?;
-    let population = Population::build(&target.api()?, &shape, "rate").await?;
+    let deployment = Deployment::single(&target);
+    let population = Population::build(&deployment.apis()?, &shape, "rate").await?;
     let mut newest = HashMap::new();
     let mut best = 0.0_f64;
     for (step, &rate) in rates.iter().enumerate() {
         let offered = Offered::new(rate, step_secs);
-        let outcome = traffic(&target, &population, offered, &newest, &format!("b{step}")).await?;
+        let run = format!("b{step}");
+        let outcome = traffic(&deployment, &population, offered, &newest, &run).await?;
         newest.extend(outcome.sent.finals.iter().map(|(room, seq)| (*room, *seq)));
 
         let (p99, lost) = (outcome.totals.ms(0.99), outcome.totals.lost);
@@ -172,20 +228,20 @@ pub async fn max_rate(launch: &Launch, scale: Scale) -> Result<Report> {
 }
 
 /// Builds the population, reports its size, and runs one stretch of traffic.
-async fn run_once(
-    target: &Target,
+pub async fn run_once(
+    deployment: &Deployment<'_>,
     shape: &Shape,
     offered: Offered,
     report: &mut Report,
 ) -> Result<Outcome> {
-    let population = Population::build(&target.api()?, shape, "user").await?;
+    let population = Population::build(&deployment.apis()?, shape, "user").await?;
     report.push(Row::info("users (one socket each)", shape.users));
     report.push(Row::info("rooms", shape.rooms.len()));
     report.push(Row::info(
         "offered",
         format!("{:.0} messages/s for {} s", offered.per_second, offered.duration.as_secs()),
     ));
-    traffic(target, &population, offered, &HashMap::new(), "run").await
+    traffic(deployment, &population, offered, &HashMap::new(), "run").await
 }
 
 pub fn mib(bytes: u64) -> f64 {

@@ -27,7 +27,7 @@ pub async fn long_room(launch: &Launch, scale: Scale) -> Result<Report> {
     let mut report = Report::new("e + h: newest page of a long room, cold start on it, SQLite");
     let target = Target::start(launch).await?;
     let shape = Shape { users: AUTHORS, rooms: vec![(0..AUTHORS).collect()] };
-    let population = Population::build(&target.api()?, &shape, "hist").await?;
+    let population = Population::build(&[target.api()?], &shape, "hist").await?;
     let (room, _) = population.rooms[0].clone();
 
     // Seed through the real send path, round-robin over the authors.

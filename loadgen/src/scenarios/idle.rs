@@ -32,7 +32,7 @@ pub async fn idle_connections(launch: &Launch, scale: Scale) -> Result<Report> {
     let mut report = Report::new("d: idle authenticated connections, RSS per connection");
     let target = Target::start(launch).await?;
     let shape = Shape { users, rooms: Vec::new() };
-    let population = Population::build(&target.api()?, &shape, "idle").await?;
+    let population = Population::build(&[target.api()?], &shape, "idle").await?;
 
     // Sign-ups hash passwords with 19 MiB each; restart so that memory, freed or not, is not
     // in the baseline. Sessions live in the database and survive the restart.

@@ -1,11 +1,13 @@
-//! The benchmark scenarios, lettered as in BENCHMARKS.md. Each starts its own server on a
-//! fresh data folder, builds its population through the API, and returns a [`Report`].
+//! The benchmark scenarios, lettered as in BENCHMARKS.md. Each starts its own server (or
+//! servers) on a fresh data folder, builds its population through the API, and returns a
+//! [`Report`].
 
 pub mod bundle;
 pub mod chat;
 pub mod history;
 pub mod idle;
 pub mod page;
+pub mod scaleout;
 
 use anyhow::Result;
 use clap::ValueEnum;
@@ -54,6 +56,9 @@ pub enum Scenario {
     /// (g) WASM plus JS bundle, gzip size.
     #[value(alias = "g")]
     Bundle,
+    /// (i) (a) on two instances sharing PostgreSQL (from `PARLEY_TEST_POSTGRES`) and Redis.
+    #[value(alias = "i")]
+    ScaleOut,
 }
 
 impl Scenario {
@@ -66,6 +71,7 @@ impl Scenario {
             Self::History => history::long_room(launch, scale).await,
             Self::Page => page::room_page(launch, scale).await,
             Self::Bundle => bundle::bundle_size(launch, scale),
+            Self::ScaleOut => scaleout::two_instances(launch, scale).await,
         }
     }
 }

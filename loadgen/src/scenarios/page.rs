@@ -24,7 +24,7 @@ pub async fn room_page(launch: &Launch, scale: Scale) -> Result<Report> {
     let mut report = Report::new("f: server-rendered room page, time to first byte");
     let target = Target::start(launch).await?;
     let shape = Shape { users: 2, rooms: vec![vec![0, 1]] };
-    let population = Population::build(&target.api()?, &shape, "page").await?;
+    let population = Population::build(&[target.api()?], &shape, "page").await?;
     let (room, _) = population.rooms[0];
     for n in 0..MESSAGES {
         let author = &population.accounts[n % 2];
