@@ -3,16 +3,24 @@
 //! tower-sessions keeps the session in the database. A session holds the user id and the
 //! user's `auth_version` at log-in; changing the password bumps the version, so every older
 //! session stops resolving at once without having to find and delete it.
+//!
+//! A session ends after a month unused (`Expiry::OnInactivity`, set in the server's router).
+//! tower-sessions writes a session's new expiry only when the session changes, so each
+//! session notes the day it was last used: an active user stays signed in at the cost of one
+//! write a day, not one per request.
 
 use tower_sessions::Session;
 
 use crate::error::AppError;
 use crate::ids::UserId;
-use crate::state::AppState;
+use crate::state::{AppState, now_ms};
 use crate::users::{User, store};
 
 const USER_ID: &str = "user_id";
 const AUTH_VERSION: &str = "auth_version";
+/// The day (counted from the Unix epoch) the session was last used.
+const ACTIVE_DAY: &str = "active_day";
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The signed-in user, or `None` for a visitor or a session that was revoked.
 pub async fn current_user(session: &Session, state: &AppState) -> Result<Option<User>, AppError> {
@@ -20,7 +28,20 @@ pub async fn current_user(session: &Session, state: &AppState) -> Result<Option<
         return Ok(None);
     };
     let version = session.get::<i64>(AUTH_VERSION).await?.unwrap_or(-1);
-    store::by_session(&state.db, id, version).await
+    let user = store::by_session(&state.db, id, version).await?;
+    if user.is_some() {
+        keep_alive(session, now_ms()).await?;
+    }
+    Ok(user)
+}
+
+/// Marks the session used today; the first use of a day changes it, so its expiry moves on.
+async fn keep_alive(session: &Session, now_ms: i64) -> Result<(), AppError> {
+    let today = now_ms / DAY_MS;
+    if session.get::<i64>(ACTIVE_DAY).await? != Some(today) {
+        session.insert(ACTIVE_DAY, today).await?;
+    }
+    Ok(())
 }
 
 /// Binds the session to a user under a fresh id, so a session id planted before log-in
@@ -29,6 +50,7 @@ pub async fn begin(session: &Session, id: UserId, auth_version: i64) -> Result<(
     session.cycle_id().await?;
     session.insert(USER_ID, id).await?;
     session.insert(AUTH_VERSION, auth_version).await?;
+    session.insert(ACTIVE_DAY, now_ms() / DAY_MS).await?;
     Ok(())
 }
 
@@ -118,8 +140,30 @@ pub fn forwarded_client(
 
 #[cfg(test)]
 mod tests {
-    use super::forwarded_client;
+    use super::{DAY_MS, forwarded_client, keep_alive};
     use std::net::IpAddr;
+    use std::sync::Arc;
+    use tower_sessions::{MemoryStore, Session};
+
+    #[tokio::test]
+    async fn a_session_is_rewritten_once_a_day_of_use_not_on_every_request() {
+        let store = Arc::new(MemoryStore::default());
+        let monday = 20_000 * DAY_MS;
+
+        let first = Session::new(None, store.clone(), None);
+        keep_alive(&first, monday).await.unwrap();
+        assert!(first.is_modified(), "the first use of a day extends the session");
+        first.save().await.unwrap();
+
+        // Each request loads the session afresh.
+        let later = Session::new(first.id(), store.clone(), None);
+        keep_alive(&later, monday + 3_600_000).await.unwrap();
+        assert!(!later.is_modified(), "later requests that day write nothing");
+
+        let tomorrow = Session::new(first.id(), store, None);
+        keep_alive(&tomorrow, monday + DAY_MS).await.unwrap();
+        assert!(tomorrow.is_modified(), "the next day extends it again");
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

@@ -110,10 +110,10 @@ mod tests {
 
     #[test]
     fn an_envelope_survives_the_wire() {
-        let envelope = Envelope {
-            audience: Audience::Room(RoomId(7)),
-            signal: Signal::Event(ServerEvent::RoomUpdated { room_id: RoomId(7) }),
-        };
+        let envelope = Envelope::new(
+            Audience::Room(RoomId(7)),
+            Signal::Event(ServerEvent::RoomUpdated { room_id: RoomId(7) }),
+        );
         let wire = Wire { from: 9, body: WireBody::Event(Arc::new(envelope)) };
 
         let text = serde_json::to_string(&wire).unwrap();

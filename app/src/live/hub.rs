@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -75,6 +75,29 @@ impl std::fmt::Debug for Signal {
 pub struct Envelope {
     pub audience: Audience,
     pub signal: Signal,
+    /// The event as a socket's text frame, made by the first socket that sends it: a message
+    /// to a room of a thousand is serialized once, not a thousand times (BENCHMARKS.md, (c)).
+    #[serde(skip)]
+    frame: OnceLock<Option<String>>,
+}
+
+impl Envelope {
+    pub fn new(audience: Audience, signal: Signal) -> Self {
+        Self { audience, signal, frame: OnceLock::new() }
+    }
+
+    /// The JSON text a socket sends for this envelope's event; `None` for the signals that are
+    /// not sent as they are, and for an event that failed to serialize (logged once).
+    pub fn frame(&self) -> Option<&str> {
+        let Signal::Event(event) = &self.signal else { return None };
+        self.frame
+            .get_or_init(|| {
+                serde_json::to_string(event)
+                    .map_err(|error| tracing::error!(%error, "event serialization failed"))
+                    .ok()
+            })
+            .as_deref()
+    }
 }
 
 #[derive(Clone)]
@@ -322,17 +345,14 @@ impl Hub {
         for &(user, status) in changes {
             let last_seen = (status == PresenceStatus::Offline).then(now_ms);
             let event = ServerEvent::Presence { user_id: user, status, last_seen };
-            self.deliver(&Arc::new(Envelope {
-                audience: Audience::Everyone,
-                signal: Signal::Event(event),
-            }));
+            self.deliver(&Arc::new(Envelope::new(Audience::Everyone, Signal::Event(event))));
         }
     }
 
     /// Every socket here re-reads its rooms and resumes its client: events may have been
     /// missed while the bus was away.
     pub fn resync_all(&self) {
-        let envelope = Arc::new(Envelope { audience: Audience::Everyone, signal: Signal::Resync });
+        let envelope = Arc::new(Envelope::new(Audience::Everyone, Signal::Resync));
         self.deliver(&envelope);
     }
 
@@ -345,7 +365,7 @@ impl Hub {
     }
 
     fn publish(&self, audience: Audience, signal: Signal) {
-        let envelope = Arc::new(Envelope { audience, signal });
+        let envelope = Arc::new(Envelope::new(audience, signal));
         self.deliver(&envelope);
         if let Some(bus) = &self.bus {
             bus.send(WireBody::Event(envelope));
@@ -391,6 +411,18 @@ mod tests {
             count += 1;
         }
         count
+    }
+
+    #[test]
+    fn an_event_is_serialized_once_for_every_socket_that_sends_it() {
+        let envelope = Envelope::new(Audience::Room(RoomId(7)), Signal::Event(event(7)));
+
+        let first = envelope.frame().expect("an event has a frame");
+        let second = envelope.frame().expect("an event has a frame");
+
+        assert_eq!(first, serde_json::to_string(&event(7)).unwrap());
+        assert!(std::ptr::eq(first, second), "the second socket serialized it again");
+        assert!(Envelope::new(Audience::Everyone, Signal::Resync).frame().is_none());
     }
 
     #[test]

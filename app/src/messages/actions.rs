@@ -24,18 +24,15 @@ pub async fn send(
     require_member(state, room, author).await?;
     let body = clean_body(body)?;
 
-    // A retry of a send that did commit: answer with the original.
-    if let Some(existing) = store::by_client_id(&state.db, author, client_id).await? {
-        return same_room(existing, room);
-    }
-
     match store::insert(&state.db, room, author, client_id, &body, now_ms()).await {
         Ok(message) => {
             tracing::trace!(room_id = %room, seq = message.seq, "message stored");
             state.hub.to_room(room, ServerEvent::MessageCreated { message: message.clone() });
             Ok(message)
         }
-        // Two copies of the same send raced and the other committed first.
+        // A retry of a send that did commit (or a copy of it that committed first): answer
+        // with the original. Looking the client id up only here, not before every insert,
+        // saves each send a query; the refused insert gives its sequence number back.
         Err(InsertError::DuplicateClientId) => {
             let existing = store::by_client_id(&state.db, author, client_id).await?;
             same_room(existing.ok_or(AppError::Internal)?, room)

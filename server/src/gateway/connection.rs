@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message};
@@ -63,6 +64,8 @@ pub struct Peer {
 /// What the loop does after handling one input.
 enum Step {
     Send(Vec<ServerEvent>),
+    /// A hub event as it is: every socket sends the same text, serialized once.
+    Forward(Arc<Envelope>),
     Close(Refusal),
 }
 
@@ -128,6 +131,13 @@ where
         match step {
             Step::Send(outgoing) => {
                 if send_all(&mut sink, outgoing).await.is_err() {
+                    break None;
+                }
+            }
+            Step::Forward(envelope) => {
+                if let Some(text) = envelope.frame()
+                    && sink.send(Message::Text(text.into())).await.is_err()
+                {
                     break None;
                 }
             }
@@ -232,7 +242,7 @@ impl Connection {
         &mut self,
         state: &AppState,
         peer: &Peer,
-        envelope: &Envelope,
+        envelope: &Arc<Envelope>,
         mailbox: &Mailbox,
     ) -> Step {
         let for_me = match envelope.audience {
@@ -270,7 +280,7 @@ impl Connection {
         match event {
             ServerEvent::MessageCreated { message } => {
                 let (room, seq) = (message.room_id, message.seq);
-                self.in_order(state, room, seq, event.clone()).await
+                self.in_order(state, room, seq, envelope).await
             }
             ServerEvent::Joined { room_id } => {
                 // The client fetches the room's history on `Joined`, after this read: what is
@@ -289,17 +299,18 @@ impl Connection {
                 Step::Send(vec![event.clone()])
             }
             ServerEvent::Typing { user_id, .. } if *user_id == self.user => Step::Send(Vec::new()),
-            _ => Step::Send(vec![event.clone()]),
+            _ => Step::Forward(envelope.clone()),
         }
     }
 
-    /// Delivers a new message so that the room's stream stays gapless and in order.
+    /// Delivers a new message (`envelope`) so that the room's stream stays gapless and in
+    /// order.
     async fn in_order(
         &mut self,
         state: &AppState,
         room: RoomId,
         seq: i64,
-        event: ServerEvent,
+        envelope: &Arc<Envelope>,
     ) -> Step {
         let Some(delivered) = self.cursors.get(&room).copied() else {
             return Step::Send(Vec::new());
@@ -310,12 +321,14 @@ impl Connection {
         }
         if seq == delivered + 1 {
             self.cursors.insert(room, seq);
-            return Step::Send(vec![event]);
+            return Step::Forward(envelope.clone());
         }
         let mut out = self.replay(state, room, delivered).await;
         if self.cursors.get(&room).is_some_and(|&now| now < seq) {
             self.cursors.insert(room, seq);
-            out.push(event);
+            if let Signal::Event(event) = &envelope.signal {
+                out.push(event.clone());
+            }
         }
         Step::Send(out)
     }
