@@ -3,9 +3,11 @@
 //!
 //! Per room, events leave in sequence order with no gaps. Sends commit in sequence order (the
 //! room's counter row is locked by each sending transaction), but two senders may publish in
-//! the opposite order. So a message that skips ahead of the cursor first pulls the skipped,
-//! already committed, messages from the database, and a message at or behind the cursor was
-//! already delivered and is dropped.
+//! the opposite order, and sends committed together (SQLite's group commit) are published in
+//! any order. So a message that skips ahead of the cursor is held for a moment
+//! ([`GAP_WAIT`]) for the ones before it; if they do not come, the skipped messages, already
+//! committed, are read from the database. A message at or behind the cursor was already
+//! delivered and is dropped.
 //!
 //! Every cursor is known from the start: a new socket reads each room's newest sequence right
 //! after registering with the hub, and follows those rooms before the client can resume.
@@ -14,7 +16,7 @@
 //! never resumes (a simple bot) is treated, after [`RESUME_GRACE`], as having resumed from
 //! where each room stood when it connected.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +51,12 @@ pub const RESUME_GRACE: Duration = Duration::from_secs(2);
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// No frame (not even a pong) for this long and the peer is gone.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// How long a message that arrived ahead of its room's cursor waits for the ones before it
+/// before they are read from the database. They are usually a moment behind; reading them for
+/// every socket of a big room cost more than the wait (BENCHMARKS.md, (c)).
+const GAP_WAIT: Duration = Duration::from_millis(25);
+/// Messages held per room while waiting; one more and the socket reads the database at once.
+const HELD_MAX: usize = 64;
 /// Sustained client frames per second, and the burst allowed above it.
 const FRAMES_PER_SECOND: u32 = 20;
 const FRAME_BURST: u32 = 40;
@@ -64,8 +72,8 @@ pub struct Peer {
 /// What the loop does after handling one input.
 enum Step {
     Send(Vec<ServerEvent>),
-    /// A hub event as it is: every socket sends the same text, serialized once.
-    Forward(Arc<Envelope>),
+    /// Hub events as they are: every socket sends the same text, serialized once.
+    Forward(Vec<Arc<Envelope>>),
     Close(Refusal),
 }
 
@@ -77,6 +85,10 @@ struct Connection {
     cursors: HashMap<RoomId, i64>,
     /// Set until the client resumes (or the grace ends): new messages wait in the database.
     resume_due: Option<Instant>,
+    /// Per room, messages that arrived ahead of the cursor, waiting for the ones before them.
+    held: HashMap<RoomId, BTreeMap<i64, Arc<Envelope>>>,
+    /// When the oldest wait for a missing message ends.
+    gap_due: Option<Instant>,
     /// Whether this socket reported itself idle.
     away: bool,
 }
@@ -105,6 +117,8 @@ where
         name: peer.user.display_name.clone(),
         cursors: rooms.into_iter().collect(),
         resume_due: Some(Instant::now() + RESUME_GRACE),
+        held: HashMap::new(),
+        gap_due: None,
         away: false,
     };
     tracing::debug!(user_id = %user, rooms = conn.cursors.len(), "socket open");
@@ -134,10 +148,8 @@ where
                     break None;
                 }
             }
-            Step::Forward(envelope) => {
-                if let Some(text) = envelope.frame()
-                    && sink.send(Message::Text(text.into())).await.is_err()
-                {
+            Step::Forward(envelopes) => {
+                if forward_all(&mut sink, &envelopes).await.is_err() {
                     break None;
                 }
             }
@@ -191,6 +203,7 @@ where
                 }
             }
             _ = sleep_until_due(conn.resume_due) => conn.resume_from_cursors(&state).await,
+            _ = sleep_until_due(conn.gap_due) => conn.fill_gaps(&state).await,
             _ = ping.tick() => {
                 if last_heard.elapsed() > IDLE_TIMEOUT {
                     Step::Close(Refusal { code: close::GOING_AWAY, reason: "idle timeout" })
@@ -231,6 +244,16 @@ async fn send_all<W: Sink<Message> + Unpin>(
         let text = serde_json::to_string(&event).map_err(|e| {
             tracing::error!(error = %e, "event serialization failed");
         })?;
+        sink.feed(Message::Text(text.into())).await.map_err(|_| ())?;
+    }
+    sink.flush().await.map_err(|_| ())
+}
+
+async fn forward_all<W: Sink<Message> + Unpin>(
+    sink: &mut W,
+    envelopes: &[Arc<Envelope>],
+) -> Result<(), ()> {
+    for text in envelopes.iter().filter_map(|envelope| envelope.frame()) {
         sink.feed(Message::Text(text.into())).await.map_err(|_| ())?;
     }
     sink.flush().await.map_err(|_| ())
@@ -296,15 +319,17 @@ impl Connection {
             ServerEvent::Left { room_id } => {
                 mailbox.unfollow(*room_id);
                 self.cursors.remove(room_id);
+                self.held.remove(room_id);
                 Step::Send(vec![event.clone()])
             }
             ServerEvent::Typing { user_id, .. } if *user_id == self.user => Step::Send(Vec::new()),
-            _ => Step::Forward(envelope.clone()),
+            _ => Step::Forward(vec![envelope.clone()]),
         }
     }
 
     /// Delivers a new message (`envelope`) so that the room's stream stays gapless and in
-    /// order.
+    /// order: at once when it follows the cursor, together with the held messages that follow
+    /// it; held when it is ahead.
     async fn in_order(
         &mut self,
         state: &AppState,
@@ -319,23 +344,54 @@ impl Connection {
             // Committed, so the coming replay brings it; or already delivered.
             return Step::Send(Vec::new());
         }
-        if seq == delivered + 1 {
-            self.cursors.insert(room, seq);
-            return Step::Forward(envelope.clone());
+        if seq > delivered + 1 {
+            let held = self.held.entry(room).or_default();
+            held.insert(seq, envelope.clone());
+            if held.len() > HELD_MAX {
+                return Step::Send(self.replay(state, room, delivered).await);
+            }
+            self.gap_due.get_or_insert_with(|| Instant::now() + GAP_WAIT);
+            return Step::Send(Vec::new());
         }
-        let mut out = self.replay(state, room, delivered).await;
-        if self.cursors.get(&room).is_some_and(|&now| now < seq) {
-            self.cursors.insert(room, seq);
-            if let Signal::Event(event) = &envelope.signal {
-                out.push(event.clone());
+
+        let mut out = vec![envelope.clone()];
+        let mut cursor = seq;
+        if let Some(held) = self.held.get_mut(&room) {
+            while let Some(next) = held.remove(&(cursor + 1)) {
+                cursor += 1;
+                out.push(next);
+            }
+            if held.is_empty() {
+                self.held.remove(&room);
             }
         }
+        if self.held.is_empty() {
+            self.gap_due = None;
+        }
+        self.cursors.insert(room, cursor);
+        Step::Forward(out)
+    }
+
+    /// The wait for missing messages ended: read them, and everything after, from the
+    /// database. What was held is committed, so the reads include it.
+    async fn fill_gaps(&mut self, state: &AppState) -> Step {
+        self.gap_due = None;
+        let rooms: Vec<RoomId> = self.held.keys().copied().collect();
+        let mut out = Vec::new();
+        for room in rooms {
+            if let Some(&after) = self.cursors.get(&room) {
+                out.extend(self.replay(state, room, after).await);
+            }
+        }
+        self.held.clear();
         Step::Send(out)
     }
 
     /// Everything committed in `room` after `after`, oldest first, moving the cursor; or a
     /// `RoomReset` when the gap is longer than [`REPLAY_MAX`].
     async fn replay(&mut self, state: &AppState, room: RoomId, after: i64) -> Vec<ServerEvent> {
+        // What was held is committed, so this read brings it again.
+        self.held.remove(&room);
         let missed = match messages::after(&state.db, room, after, REPLAY_MAX + 1).await {
             Ok(missed) => missed,
             Err(_) => return vec![ServerEvent::RoomReset { room_id: room }],
@@ -380,6 +436,7 @@ impl Connection {
                 mailbox.follow(*room);
             }
         }
+        self.held.clear();
         self.resume_due = Some(Instant::now() + RESUME_GRACE);
         Step::Send(vec![ServerEvent::Resync])
     }
