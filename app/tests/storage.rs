@@ -7,12 +7,14 @@
 #![cfg(feature = "ssr")]
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use tempfile::TempDir;
 
 use app::db::{Backend, Db, scratch, transfer};
 use app::ids::{RoomId, UserId};
-use app::messages::store::{self as messages, InsertError};
+use app::messages::Message;
+use app::messages::store::{self as messages, InsertError, NewMessage};
 use app::on_db;
 use app::rooms::store::{self as rooms, NewRoom};
 use app::rooms::{Role, RoomKind};
@@ -75,6 +77,7 @@ macro_rules! storage_suite {
 
 storage_suite!(
     twenty_concurrent_inserts_into_one_room_get_seq_1_to_20,
+    each_commit_is_handed_on_once_and_a_refused_send_not_at_all,
     concurrent_inserts_into_different_rooms_number_each_room_separately,
     a_duplicate_client_id_is_refused_and_gives_its_seq_back,
     the_same_client_id_from_two_authors_is_two_messages,
@@ -96,6 +99,22 @@ storage_suite!(
     profile_and_room_settings_are_stored,
     a_resume_reads_what_follows_a_sequence_and_a_retry_finds_its_client_id,
 );
+
+fn new_message(room: RoomId, author: UserId, client_id: &str, body: &str, now: i64) -> NewMessage {
+    NewMessage { room, author, client_id: client_id.to_owned(), body: body.to_owned(), now }
+}
+
+/// Stores a message as a send does, handing it on to nobody.
+async fn insert(
+    db: &Db,
+    room: RoomId,
+    author: UserId,
+    client_id: &str,
+    body: &str,
+    now: i64,
+) -> Result<Message, InsertError> {
+    messages::insert(db, new_message(room, author, client_id, body, now), |_| {}).await
+}
 
 async fn user(db: &Db, name: &str) -> UserId {
     users::insert(db, name, name, name, "$argon2id$not-a-real-hash", NOW).await.unwrap()
@@ -156,9 +175,7 @@ async fn twenty_concurrent_inserts_into_one_room_get_seq_1_to_20(fresh: Fresh) {
 
     let sent = twenty_at_once(|i| {
         let db = db.clone();
-        async move {
-            messages::insert(&db, room, ann, &format!("c{i}"), &format!("body {i}"), NOW).await
-        }
+        async move { insert(&db, room, ann, &format!("c{i}"), &format!("body {i}"), NOW).await }
     })
     .await;
 
@@ -172,6 +189,39 @@ async fn twenty_concurrent_inserts_into_one_room_get_seq_1_to_20(fresh: Fresh) {
     assert_eq!(last_seq(db, room).await, 20);
 }
 
+/// What is handed on after a commit is what sends publish. On SQLite one committer hands
+/// messages on in sequence order; on PostgreSQL concurrent senders may hand theirs on in
+/// either order, which sockets absorb.
+async fn each_commit_is_handed_on_once_and_a_refused_send_not_at_all(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let room = channel(db, ann, "general").await;
+    let handed = Arc::new(Mutex::new(Vec::new()));
+    let recorder = |handed: &Arc<Mutex<Vec<i64>>>| {
+        let handed = handed.clone();
+        move |message: &Message| handed.lock().unwrap().push(message.seq)
+    };
+
+    let sent = twenty_at_once(|i| {
+        let (db, on_commit) = (db.clone(), recorder(&handed));
+        let new = new_message(room, ann, &format!("c{i}"), "hi", NOW);
+        async move { messages::insert(&db, new, on_commit).await.is_ok() }
+    })
+    .await;
+    let again = new_message(room, ann, "c0", "a retry", NOW);
+    let refused = messages::insert(db, again, recorder(&handed)).await;
+
+    assert!(sent.iter().all(|ok| *ok));
+    assert!(matches!(refused, Err(InsertError::DuplicateClientId)));
+    let handed = handed.lock().unwrap().clone();
+    let mut in_order = handed.clone();
+    in_order.sort();
+    assert_eq!(in_order, (1..=20).collect::<Vec<_>>(), "each commit handed on once");
+    if matches!(db, Db::Sqlite(_)) {
+        assert_eq!(handed, in_order, "the committer hands messages on in sequence order");
+    }
+}
+
 async fn concurrent_inserts_into_different_rooms_number_each_room_separately(fresh: Fresh) {
     let db = &fresh.db;
     let ann = user(db, "ann").await;
@@ -181,7 +231,7 @@ async fn concurrent_inserts_into_different_rooms_number_each_room_separately(fre
     let sent = twenty_at_once(|i| {
         let db = db.clone();
         let room = if i % 2 == 0 { general } else { random };
-        async move { messages::insert(&db, room, ann, &format!("c{i}"), "hi", NOW).await.is_ok() }
+        async move { insert(&db, room, ann, &format!("c{i}"), "hi", NOW).await.is_ok() }
     })
     .await;
 
@@ -194,13 +244,13 @@ async fn a_duplicate_client_id_is_refused_and_gives_its_seq_back(fresh: Fresh) {
     let db = &fresh.db;
     let ann = user(db, "ann").await;
     let room = channel(db, ann, "general").await;
-    let first = messages::insert(db, room, ann, "same", "hello", NOW).await.unwrap();
+    let first = insert(db, room, ann, "same", "hello", NOW).await.unwrap();
 
-    let again = messages::insert(db, room, ann, "same", "hello again", NOW).await;
+    let again = insert(db, room, ann, "same", "hello again", NOW).await;
 
     assert!(matches!(again, Err(InsertError::DuplicateClientId)), "{again:?}");
     assert_eq!(last_seq(db, room).await, first.seq);
-    let next = messages::insert(db, room, ann, "other", "next", NOW).await.unwrap();
+    let next = insert(db, room, ann, "other", "next", NOW).await.unwrap();
     assert_eq!(next.seq, first.seq + 1);
     let stored = messages::by_id(db, first.id).await.unwrap().unwrap();
     assert_eq!(stored.body, "hello");
@@ -212,8 +262,8 @@ async fn the_same_client_id_from_two_authors_is_two_messages(fresh: Fresh) {
     let bob = user(db, "bob").await;
     let room = channel(db, ann, "general").await;
 
-    let from_ann = messages::insert(db, room, ann, "c1", "from ann", NOW).await.unwrap();
-    let from_bob = messages::insert(db, room, bob, "c1", "from bob", NOW).await.unwrap();
+    let from_ann = insert(db, room, ann, "c1", "from ann", NOW).await.unwrap();
+    let from_bob = insert(db, room, bob, "c1", "from bob", NOW).await.unwrap();
 
     assert_ne!(from_ann.id, from_bob.id);
     assert_eq!((from_ann.seq, from_bob.seq), (1, 2));
@@ -223,7 +273,7 @@ async fn an_insert_into_a_missing_room_stores_nothing(fresh: Fresh) {
     let db = &fresh.db;
     let ann = user(db, "ann").await;
 
-    let lost = messages::insert(db, RoomId(404), ann, "c1", "nowhere", NOW).await;
+    let lost = insert(db, RoomId(404), ann, "c1", "nowhere", NOW).await;
 
     assert!(matches!(lost, Err(InsertError::Other(_))), "{lost:?}");
     assert_eq!(count(db, "messages").await, 0);
@@ -233,7 +283,7 @@ async fn a_tombstone_cannot_be_edited(fresh: Fresh) {
     let db = &fresh.db;
     let ann = user(db, "ann").await;
     let room = channel(db, ann, "general").await;
-    let message = messages::insert(db, room, ann, "c1", "regrettable", NOW).await.unwrap();
+    let message = insert(db, room, ann, "c1", "regrettable", NOW).await.unwrap();
 
     let deleted = messages::delete(db, message.id, NOW + 1).await.unwrap();
     let edited = messages::edit(db, message.id, "resurrected", NOW + 2).await.unwrap();
@@ -250,7 +300,7 @@ async fn deleting_twice_keeps_the_first_deletion_time(fresh: Fresh) {
     let db = &fresh.db;
     let ann = user(db, "ann").await;
     let room = channel(db, ann, "general").await;
-    let message = messages::insert(db, room, ann, "c1", "oops", NOW).await.unwrap();
+    let message = insert(db, room, ann, "c1", "oops", NOW).await.unwrap();
 
     messages::delete(db, message.id, NOW + 1).await.unwrap();
     let again = messages::delete(db, message.id, NOW + 5).await.unwrap();
@@ -262,7 +312,7 @@ async fn an_edit_replaces_the_body_and_keeps_the_seq(fresh: Fresh) {
     let db = &fresh.db;
     let ann = user(db, "ann").await;
     let room = channel(db, ann, "general").await;
-    let message = messages::insert(db, room, ann, "c1", "typo", NOW).await.unwrap();
+    let message = insert(db, room, ann, "c1", "typo", NOW).await.unwrap();
 
     let edited = messages::edit(db, message.id, "fixed", NOW + 1).await.unwrap().unwrap();
 
@@ -276,7 +326,7 @@ async fn pages_walk_back_fifty_at_a_time_in_ascending_order(fresh: Fresh) {
     let ann = user(db, "ann").await;
     let room = channel(db, ann, "general").await;
     for i in 1..=101 {
-        messages::insert(db, room, ann, &format!("c{i}"), "x", NOW).await.unwrap();
+        insert(db, room, ann, &format!("c{i}"), "x", NOW).await.unwrap();
     }
 
     let (newest, more_after_newest) = messages::page(db, room, None).await.unwrap();
@@ -353,11 +403,9 @@ async fn data_survives_closing_and_reopening_the_pool(mut fresh: Fresh) {
     let ann = user(db, "ann").await;
     let room = channel(db, ann, "general").await;
     for i in 1..=3 {
-        messages::insert(db, room, ann, &format!("c{i}"), &format!("message {i}"), NOW)
-            .await
-            .unwrap();
+        insert(db, room, ann, &format!("c{i}"), &format!("message {i}"), NOW).await.unwrap();
     }
-    let doomed = messages::insert(db, room, ann, "c4", "deleted", NOW).await.unwrap();
+    let doomed = insert(db, room, ann, "c4", "deleted", NOW).await.unwrap();
     messages::delete(db, doomed.id, NOW).await.unwrap();
 
     fresh.reopen().await;
@@ -370,9 +418,9 @@ async fn data_survives_closing_and_reopening_the_pool(mut fresh: Fresh) {
     assert!(page[3].is_deleted());
     assert_eq!(last_seq(db, room).await, 4);
     assert_eq!(rooms::positions_of(db, ann).await.unwrap(), vec![(room, 4)]);
-    let retry = messages::insert(db, room, ann, "c1", "message 1", NOW).await;
+    let retry = insert(db, room, ann, "c1", "message 1", NOW).await;
     assert!(matches!(retry, Err(InsertError::DuplicateClientId)));
-    let next = messages::insert(db, room, ann, "c5", "after reopening", NOW).await.unwrap();
+    let next = insert(db, room, ann, "c5", "after reopening", NOW).await.unwrap();
     assert_eq!(next.seq, 5);
 }
 
@@ -441,7 +489,7 @@ async fn read_markers_move_forward_only_and_count_mentions(fresh: Fresh) {
     let bob = user(db, "bob").await;
     let room = room(db, RoomKind::Public, "general", ann, &[bob]).await;
     for (i, body) in ["hi", "@bob look", "@bob again", "bye"].iter().enumerate() {
-        messages::insert(db, room, ann, &format!("c{i}"), body, NOW).await.unwrap();
+        insert(db, room, ann, &format!("c{i}"), body, NOW).await.unwrap();
     }
 
     let past_the_end = unreads::mark_read(db, room, bob, 99).await.unwrap();
@@ -514,7 +562,7 @@ async fn a_resume_reads_what_follows_a_sequence_and_a_retry_finds_its_client_id(
     let ann = user(db, "ann").await;
     let room = channel(db, ann, "general").await;
     for i in 1..=10 {
-        messages::insert(db, room, ann, &format!("c{i}"), &format!("m{i}"), NOW).await.unwrap();
+        insert(db, room, ann, &format!("c{i}"), &format!("m{i}"), NOW).await.unwrap();
     }
 
     let missed = messages::after(db, room, 7, 500).await.unwrap();
@@ -540,7 +588,7 @@ async fn a_sqlite_store_copies_into_postgres_unchanged() {
     users::set_last_seen(from, bob, NOW + 9).await.unwrap();
     let general = room(from, RoomKind::Public, "general", ann, &[bob]).await;
     for i in 1..=1203 {
-        messages::insert(from, general, ann, &format!("c{i}"), "@bob hello", NOW).await.unwrap();
+        insert(from, general, ann, &format!("c{i}"), "@bob hello", NOW).await.unwrap();
     }
     let edited = messages::edit(from, app::ids::MessageId(7), "edited", NOW + 1).await.unwrap();
     messages::delete(from, app::ids::MessageId(8), NOW + 2).await.unwrap();
@@ -570,7 +618,7 @@ async fn a_sqlite_store_copies_into_postgres_unchanged() {
     );
     let carol = user(to, "carol").await;
     assert_eq!(carol, UserId(3), "ids continue after the copied ones");
-    let next = messages::insert(to, general, bob, "b1", "after the move", NOW).await.unwrap();
+    let next = insert(to, general, bob, "b1", "after the move", NOW).await.unwrap();
     assert_eq!((next.seq, next.id), (1204, app::ids::MessageId(1204)));
     let again = transfer::sqlite_to_postgres(from, to).await;
     assert!(matches!(again, Err(transfer::TransferError::TargetNotEmpty(3))), "{again:?}");

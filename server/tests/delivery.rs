@@ -15,7 +15,8 @@ use tokio::time::Instant;
 
 use app::ids::{RoomId, UserId};
 use app::live::protocol::{ClientFrame, RoomCursor, ServerEvent};
-use app::messages::{Message, store};
+use app::messages::Message;
+use app::messages::store::{self, NewMessage};
 use app::state::{AppState, now_ms};
 use server::gateway::connection::REPLAY_MAX;
 
@@ -93,9 +94,17 @@ async fn message_seqs(socket: &mut Socket, expected: usize) -> Vec<i64> {
     seqs
 }
 
-/// Commits a message straight through the store, as `send` does before it publishes.
+/// Commits a message straight through the store without publishing it: the test publishes
+/// it (or does not) in whatever order it needs.
 async fn commit(state: &AppState, room: i64, author: UserId, client_id: &str) -> Message {
-    store::insert(&state.db, RoomId(room), author, client_id, "body", now_ms())
+    let new = NewMessage {
+        room: RoomId(room),
+        author,
+        client_id: client_id.to_owned(),
+        body: "body".to_owned(),
+        now: now_ms(),
+    };
+    store::insert(&state.db, new, |_| {})
         .await
         .unwrap_or_else(|e| panic!("insert {client_id}: {e:?}"))
 }

@@ -1,7 +1,7 @@
 //! Message operations on the server: check membership, apply the rules, store, publish.
 
 use super::rules::{check_client_id, clean_body};
-use super::store::{self, InsertError};
+use super::store::{self, InsertError, NewMessage};
 use super::{HistoryPage, Message};
 use crate::error::AppError;
 use crate::ids::{MessageId, RoomId, UserId};
@@ -24,12 +24,14 @@ pub async fn send(
     require_member(state, room, author).await?;
     let body = clean_body(body)?;
 
-    match store::insert(&state.db, room, author, client_id, &body, now_ms()).await {
-        Ok(message) => {
-            tracing::trace!(room_id = %room, seq = message.seq, "message stored");
-            state.hub.to_room(room, ServerEvent::MessageCreated { message: message.clone() });
-            Ok(message)
-        }
+    let new = NewMessage { room, author, client_id: client_id.to_owned(), body, now: now_ms() };
+    let hub = state.hub.clone();
+    let publish = move |message: &Message| {
+        tracing::trace!(room_id = %room, seq = message.seq, "message stored");
+        hub.to_room(room, ServerEvent::MessageCreated { message: message.clone() });
+    };
+    match store::insert(&state.db, new, publish).await {
+        Ok(message) => Ok(message),
         // A retry of a send that did commit (or a copy of it that committed first): answer
         // with the original. Looking the client id up only here, not before every insert,
         // saves each send a query; the refused insert gives its sequence number back.

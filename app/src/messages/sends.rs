@@ -5,7 +5,8 @@
 //! 8 concurrent senders the slowest send took half a second, and a commit per message capped
 //! throughput near 2,300 sends/s (BENCHMARKS.md). Here every send on SQLite goes through one
 //! queue: a single task takes whatever has queued up (up to [`BATCH_MAX`]), runs each send in
-//! its own savepoint inside one transaction, commits once, then answers each sender.
+//! its own savepoint inside one transaction, commits once, then, in sequence order, runs each
+//! send's `OnCommit` (which publishes it) and answers its sender.
 //!
 //! The guarantees hold as before: a send is answered only after the transaction holding it
 //! has committed; a send that fails (a reused client id) rolls back to its savepoint, giving
@@ -16,7 +17,7 @@ use sqlx::{Acquire, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Message;
-use super::store::{InsertError, NewMessage, send_in};
+use super::store::{InsertError, NewMessage, OnCommit, send_in};
 use crate::error::AppError;
 
 /// Sends committed together at most. Large enough to absorb bursts, small enough that one
@@ -26,11 +27,12 @@ pub const BATCH_MAX: usize = 256;
 const QUEUE: usize = 4096;
 
 type Reply = oneshot::Sender<Result<Message, InsertError>>;
+type Job = (NewMessage, OnCommit, Reply);
 
 /// The way into the committer. Cloning shares it.
 #[derive(Clone, Debug)]
 pub struct SendQueue {
-    jobs: mpsc::Sender<(NewMessage, Reply)>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl SendQueue {
@@ -42,9 +44,13 @@ impl SendQueue {
     }
 
     /// Queues `new` and waits until it is committed (or refused).
-    pub async fn insert(&self, new: NewMessage) -> Result<Message, InsertError> {
+    pub async fn insert(
+        &self,
+        new: NewMessage,
+        on_commit: OnCommit,
+    ) -> Result<Message, InsertError> {
         let (reply, answer) = oneshot::channel();
-        if self.jobs.send((new, reply)).await.is_err() {
+        if self.jobs.send((new, on_commit, reply)).await.is_err() {
             tracing::error!("the send committer has stopped");
             return Err(InsertError::Other(AppError::Internal));
         }
@@ -55,10 +61,14 @@ impl SendQueue {
     }
 }
 
-async fn commit_forever(pool: SqlitePool, mut queue: mpsc::Receiver<(NewMessage, Reply)>) {
+async fn commit_forever(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while queue.recv_many(&mut batch, BATCH_MAX).await > 0 {
-        let (sends, replies): (Vec<NewMessage>, Vec<Reply>) = batch.drain(..).unzip();
+        let (mut sends, mut followers) = (Vec::with_capacity(batch.len()), Vec::new());
+        for (new, on_commit, reply) in batch.drain(..) {
+            sends.push(new);
+            followers.push((on_commit, reply));
+        }
         let results = match commit(&pool, &sends).await {
             Ok(results) => results,
             Err(e) => {
@@ -66,7 +76,10 @@ async fn commit_forever(pool: SqlitePool, mut queue: mpsc::Receiver<(NewMessage,
                 sends.iter().map(|_| Err(InsertError::Other(AppError::Internal))).collect()
             }
         };
-        for (reply, result) in replies.into_iter().zip(results) {
+        for ((on_commit, reply), result) in followers.into_iter().zip(results) {
+            if let Ok(message) = &result {
+                on_commit(message);
+            }
             // A sender that gave up (its request was cancelled) needs no answer; what was
             // committed stays committed, and its retry finds it by client id.
             if reply.send(result).is_err() {

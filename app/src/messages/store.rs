@@ -34,6 +34,11 @@ impl<E: Into<AppError>> From<E> for InsertError {
     }
 }
 
+/// Called with a message right after its commit, before anything later is committed.
+/// Sends publish from here, so a room's messages reach the hub in sequence order and a
+/// committed message is published even if its sender has gone away meanwhile.
+pub type OnCommit = Box<dyn FnOnce(&Message) + Send>;
+
 /// A message on its way into the store.
 #[derive(Clone, Debug)]
 pub struct NewMessage {
@@ -128,25 +133,22 @@ macro_rules! send_in {
 }
 pub(crate) use send_in;
 
-/// Commits a new message at the room's next sequence number and returns it. On SQLite the
-/// send joins the group committer's next transaction (`messages::sends`); on PostgreSQL it
-/// is a transaction of its own, serialized per room by the lock on the room's row.
+/// Commits a new message at the room's next sequence number, calls `on_commit` with it, and
+/// returns it. On SQLite the send joins the group committer's next transaction
+/// (`messages::sends`); on PostgreSQL it is a transaction of its own, serialized per room by
+/// the lock on the room's row.
 pub async fn insert(
     db: &Db,
-    room: RoomId,
-    author: UserId,
-    client_id: &str,
-    body: &str,
-    now: i64,
+    new: NewMessage,
+    on_commit: impl FnOnce(&Message) + Send + 'static,
 ) -> Result<Message, InsertError> {
-    let new =
-        NewMessage { room, author, client_id: client_id.to_owned(), body: body.to_owned(), now };
     match db {
-        Db::Sqlite(sqlite) => sqlite.sends.insert(new).await,
+        Db::Sqlite(sqlite) => sqlite.sends.insert(new, Box::new(on_commit)).await,
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await.map_err(AppError::from)?;
             let message = send_in!(&mut tx, &new)?;
             tx.commit().await.map_err(AppError::from)?;
+            on_commit(&message);
             Ok(message)
         }
     }
