@@ -2,7 +2,7 @@
 //! meets tracing, then security headers, the body limit, the Origin check, sessions, and the
 //! error-status mapping before it reaches a handler.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use axum::extract::FromRef;
 use axum::middleware;
 use axum::routing::get;
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -90,7 +90,7 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
         let app_state = app_state.clone();
         move || provide_context(app_state.clone())
     };
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let router = Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -124,4 +124,13 @@ fn spawn_sweeper(sessions: Sessions, state: AppState) {
             state.limits.forget_idle();
         }
     });
+}
+
+/// The app's routes, found once per process. Finding them renders the app with Leptos'
+/// process-wide "suppress resource loading" flag set, so a resource that another server in
+/// the same process created meanwhile would never load and its page would never answer.
+/// Only tests run several servers in one process, but they did hang on exactly that.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
