@@ -64,11 +64,8 @@ impl SendQueue {
 async fn commit_forever(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while queue.recv_many(&mut batch, BATCH_MAX).await > 0 {
-        let (mut sends, mut followers) = (Vec::with_capacity(batch.len()), Vec::new());
-        for (new, on_commit, reply) in batch.drain(..) {
-            sends.push(new);
-            followers.push((on_commit, reply));
-        }
+        let (sends, followers): (Vec<NewMessage>, Vec<(OnCommit, Reply)>) =
+            batch.drain(..).map(|(new, on_commit, reply)| (new, (on_commit, reply))).unzip();
         let results = match commit(&pool, &sends).await {
             Ok(results) => results,
             Err(e) => {

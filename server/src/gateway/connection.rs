@@ -240,20 +240,28 @@ async fn send_all<W: Sink<Message> + Unpin>(
     sink: &mut W,
     events: Vec<ServerEvent>,
 ) -> Result<(), ()> {
+    let mut texts = Vec::with_capacity(events.len());
     for event in events {
-        let text = serde_json::to_string(&event).map_err(|e| {
+        texts.push(serde_json::to_string(&event).map_err(|e| {
             tracing::error!(error = %e, "event serialization failed");
-        })?;
-        sink.feed(Message::Text(text.into())).await.map_err(|_| ())?;
+        })?);
     }
-    sink.flush().await.map_err(|_| ())
+    send_texts(sink, texts.iter().map(String::as_str)).await
 }
 
 async fn forward_all<W: Sink<Message> + Unpin>(
     sink: &mut W,
     envelopes: &[Arc<Envelope>],
 ) -> Result<(), ()> {
-    for text in envelopes.iter().filter_map(|envelope| envelope.frame()) {
+    send_texts(sink, envelopes.iter().filter_map(|envelope| envelope.frame())).await
+}
+
+/// Writes each text as a frame, then flushes once.
+async fn send_texts<'a, W: Sink<Message> + Unpin>(
+    sink: &mut W,
+    texts: impl Iterator<Item = &'a str>,
+) -> Result<(), ()> {
+    for text in texts {
         sink.feed(Message::Text(text.into())).await.map_err(|_| ())?;
     }
     sink.flush().await.map_err(|_| ())
