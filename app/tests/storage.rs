@@ -78,10 +78,12 @@ macro_rules! storage_suite {
 storage_suite!(
     twenty_concurrent_inserts_into_one_room_get_seq_1_to_20,
     each_commit_is_handed_on_once_and_a_refused_send_not_at_all,
+    refused_sends_among_good_ones_leave_the_room_gapless,
     concurrent_inserts_into_different_rooms_number_each_room_separately,
     a_duplicate_client_id_is_refused_and_gives_its_seq_back,
     the_same_client_id_from_two_authors_is_two_messages,
     an_insert_into_a_missing_room_stores_nothing,
+    a_non_member_stores_nothing_and_takes_no_seq,
     a_tombstone_cannot_be_edited,
     deleting_twice_keeps_the_first_deletion_time,
     an_edit_replaces_the_body_and_keeps_the_seq,
@@ -222,6 +224,37 @@ async fn each_commit_is_handed_on_once_and_a_refused_send_not_at_all(fresh: Fres
     }
 }
 
+/// On SQLite sends sent together share one transaction with no savepoints: a refused one must
+/// undo exactly its own statements and nothing of its neighbours.
+async fn refused_sends_among_good_ones_leave_the_room_gapless(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let eve = user(db, "eve").await;
+    let room = channel(db, ann, "general").await;
+    let first = insert(db, room, ann, "taken", "first", NOW).await.unwrap();
+
+    let outcomes = twenty_at_once(|i| {
+        let db = db.clone();
+        let (author, client_id) = match i % 3 {
+            0 => (ann, "taken".to_owned()),
+            1 => (eve, format!("c{i}")),
+            _ => (ann, format!("c{i}")),
+        };
+        async move { insert(&db, room, author, &client_id, "hi", NOW).await }
+    })
+    .await;
+
+    let stored = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    let duplicates =
+        outcomes.iter().filter(|o| matches!(o, Err(InsertError::DuplicateClientId))).count();
+    let strangers = outcomes.iter().filter(|o| matches!(o, Err(InsertError::NotMember))).count();
+    assert_eq!((stored, duplicates, strangers), (6, 7, 7), "{outcomes:?}");
+    let expected: Vec<i64> = (1..=7).collect();
+    assert_eq!(all_seqs(db, room).await, expected);
+    assert_eq!(last_seq(db, room).await, 7);
+    assert_eq!(messages::by_id(db, first.id).await.unwrap().unwrap().body, "first");
+}
+
 async fn concurrent_inserts_into_different_rooms_number_each_room_separately(fresh: Fresh) {
     let db = &fresh.db;
     let ann = user(db, "ann").await;
@@ -260,7 +293,7 @@ async fn the_same_client_id_from_two_authors_is_two_messages(fresh: Fresh) {
     let db = &fresh.db;
     let ann = user(db, "ann").await;
     let bob = user(db, "bob").await;
-    let room = channel(db, ann, "general").await;
+    let room = room(db, RoomKind::Public, "general", ann, &[bob]).await;
 
     let from_ann = insert(db, room, ann, "c1", "from ann", NOW).await.unwrap();
     let from_bob = insert(db, room, bob, "c1", "from bob", NOW).await.unwrap();
@@ -275,8 +308,27 @@ async fn an_insert_into_a_missing_room_stores_nothing(fresh: Fresh) {
 
     let lost = insert(db, RoomId(404), ann, "c1", "nowhere", NOW).await;
 
-    assert!(matches!(lost, Err(InsertError::Other(_))), "{lost:?}");
+    assert!(matches!(lost, Err(InsertError::NotMember)), "{lost:?}");
     assert_eq!(count(db, "messages").await, 0);
+}
+
+/// The membership check is part of the insert's own transaction, so it is the one that counts
+/// even for a member removed after every check outside it.
+async fn a_non_member_stores_nothing_and_takes_no_seq(fresh: Fresh) {
+    let db = &fresh.db;
+    let ann = user(db, "ann").await;
+    let eve = user(db, "eve").await;
+    let room = channel(db, ann, "general").await;
+    insert(db, room, ann, "c1", "members only", NOW).await.unwrap();
+
+    let refused = insert(db, room, eve, "c1", "let me in", NOW).await;
+
+    assert!(matches!(refused, Err(InsertError::NotMember)), "{refused:?}");
+    assert_eq!(count(db, "messages").await, 1);
+    assert_eq!(last_seq(db, room).await, 1);
+    rooms::add_member(db, room, eve, Role::Member, NOW).await.unwrap();
+    let joined = insert(db, room, eve, "c2", "hello", NOW).await.unwrap();
+    assert_eq!((joined.seq, joined.author_name.as_str()), (2, "eve"));
 }
 
 async fn a_tombstone_cannot_be_edited(fresh: Fresh) {

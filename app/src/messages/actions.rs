@@ -21,7 +21,7 @@ pub async fn send(
     body: &str,
 ) -> Result<Message, AppError> {
     check_client_id(client_id)?;
-    require_member(state, room, author).await?;
+    // Membership is checked by the insert itself, in its transaction.
     let body = clean_body(body)?;
 
     let new = NewMessage { room, author, client_id: client_id.to_owned(), body, now: now_ms() };
@@ -39,6 +39,7 @@ pub async fn send(
             let existing = store::by_client_id(&state.db, author, client_id).await?;
             same_room(existing.ok_or(AppError::Internal)?, room)
         }
+        Err(InsertError::NotMember) => Err(AppError::NotFound),
         Err(InsertError::Other(e)) => Err(e),
     }
 }

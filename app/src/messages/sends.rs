@@ -4,16 +4,16 @@
 //! in steps of up to 100 ms. With many senders that sleeping, not the work, set the pace: at
 //! 8 concurrent senders the slowest send took half a second, and a commit per message capped
 //! throughput near 2,300 sends/s (BENCHMARKS.md). Here every send on SQLite goes through one
-//! queue: a single task takes whatever has queued up (up to [`BATCH_MAX`]), runs each send in
-//! its own savepoint inside one transaction, commits once, then, in sequence order, runs each
+//! queue: a single task takes whatever has queued up (up to [`BATCH_MAX`]), runs the sends one
+//! after another inside one transaction, commits once, then, in sequence order, runs each
 //! send's `OnCommit` (which publishes it) and answers its sender.
 //!
 //! The guarantees hold as before: a send is answered only after the transaction holding it
-//! has committed; a send that fails (a reused client id) rolls back to its savepoint, giving
-//! its sequence number back; a failed commit fails every send in it, and none was answered
-//! as stored.
+//! has committed; a refused send (a reused client id, a non-member) leaves nothing behind and
+//! gives its sequence number back; any other failure fails the whole batch, rolled back, and
+//! none of it was answered as stored.
 
-use sqlx::{Acquire, SqlitePool};
+use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Message;
@@ -86,24 +86,18 @@ async fn commit_forever(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
     }
 }
 
-/// One transaction for the whole batch, one savepoint per send.
+/// One transaction for the whole batch. A refused send has undone itself; anything else
+/// leaves the transaction holding part of a send, so it is dropped (rolled back) whole.
 async fn commit(
     pool: &SqlitePool,
     sends: &[NewMessage],
-) -> Result<Vec<Result<Message, InsertError>>, sqlx::Error> {
+) -> Result<Vec<Result<Message, InsertError>>, AppError> {
     let mut tx = pool.begin().await?;
     let mut results = Vec::with_capacity(sends.len());
     for new in sends {
-        let mut savepoint = (&mut tx).begin().await?;
-        match send_in!(&mut savepoint, new) {
-            Ok(message) => {
-                savepoint.commit().await?;
-                results.push(Ok(message));
-            }
-            Err(refused) => {
-                savepoint.rollback().await?;
-                results.push(Err(refused));
-            }
+        match send_in!(&mut tx, new) {
+            Err(InsertError::Other(e)) => return Err(e),
+            done => results.push(done),
         }
     }
     tx.commit().await?;

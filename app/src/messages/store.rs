@@ -18,13 +18,15 @@ macro_rules! select_message {
         )
     };
 }
-pub(crate) use select_message;
 
-/// Why an insert did not happen.
+/// Why an insert did not happen. The first two leave nothing of the send behind in the
+/// transaction; after `Other` the transaction must not be committed.
 #[derive(Debug)]
 pub enum InsertError {
     /// The author already used this client id; the caller reads that message instead.
     DuplicateClientId,
+    /// The author is not a member of the room, or there is no such room.
+    NotMember,
     Other(AppError),
 }
 
@@ -50,30 +52,47 @@ pub struct NewMessage {
     pub now: i64,
 }
 
-/// The statements of one send, on `$tx`, an open transaction (or savepoint) of either
-/// backend: take the room's next sequence number, insert, resolve mentions, mark the author's
-/// own message read, and read the stored message back.
+/// The statements of one send, on `$tx`, an open transaction of either backend: take the
+/// room's next sequence number, insert, resolve mentions, mark the author's own message read.
+/// Three statements for a plain message, each a round trip to the database, and no
+/// savepoint: a refused send undoes its own sequence number, so sends can share a
+/// transaction (`messages::sends`).
 macro_rules! send_in {
     ($tx:expr, $new:expr) => {
         async {
+            use $crate::messages::store::InsertError;
+
             let tx = $tx;
             let $crate::messages::store::NewMessage { room, author, client_id, body, now } = $new;
 
             // Writing first takes the write lock (SQLite) or the room's row lock (PostgreSQL)
-            // before anything is read, so concurrent sends to a room queue here.
-            let seq: i64 = sqlx::query_scalar(
-                "UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = $1 WHERE id = $2
-                 RETURNING last_seq",
+            // before anything is read, so concurrent sends to a room queue here. The same
+            // statement is the membership check, made inside the transaction so a member
+            // removed a moment ago cannot slip a message in, and it reads the author's name
+            // for the answer.
+            let bumped: Option<(i64, String)> = sqlx::query_as(
+                "UPDATE rooms SET last_seq = last_seq + 1, last_activity_at = $1
+                 WHERE id = $2
+                   AND EXISTS (SELECT 1 FROM memberships WHERE room_id = $2 AND user_id = $3)
+                 RETURNING last_seq, (SELECT display_name FROM users WHERE id = $3)",
             )
             .bind(now)
             .bind(room)
-            .fetch_one(&mut **tx)
+            .bind(author)
+            .fetch_optional(&mut **tx)
             .await
             .map_err($crate::error::AppError::from)?;
+            let Some((seq, author_name)) = bumped else {
+                return Err(InsertError::NotMember);
+            };
 
-            let inserted = sqlx::query_scalar(
+            // A used client id inserts nothing and raises no error, which would abort a
+            // PostgreSQL transaction; the room gets its sequence number back.
+            let inserted: Option<$crate::ids::MessageId> = sqlx::query_scalar(
                 "INSERT INTO messages (room_id, seq, author_id, client_id, body, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (author_id, client_id) DO NOTHING
+                 RETURNING id",
             )
             .bind(room)
             .bind(seq)
@@ -81,14 +100,16 @@ macro_rules! send_in {
             .bind(client_id)
             .bind(body)
             .bind(now)
-            .fetch_one(&mut **tx)
-            .await;
-            let id: $crate::ids::MessageId = match inserted {
-                Ok(id) => id,
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                    return Err($crate::messages::store::InsertError::DuplicateClientId);
-                }
-                Err(e) => return Err(e.into()),
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err($crate::error::AppError::from)?;
+            let Some(id) = inserted else {
+                sqlx::query("UPDATE rooms SET last_seq = last_seq - 1 WHERE id = $1")
+                    .bind(room)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($crate::error::AppError::from)?;
+                return Err(InsertError::DuplicateClientId);
             };
 
             // Only members can be mentioned, and not by themselves.
@@ -120,13 +141,20 @@ macro_rules! send_in {
             .await
             .map_err($crate::error::AppError::from)?;
 
-            let message: $crate::messages::Message =
-                sqlx::query_as($crate::messages::store::select_message!("WHERE m.id = $1"))
-                    .bind(id)
-                    .fetch_one(&mut **tx)
-                    .await
-                    .map_err($crate::error::AppError::from)?;
-            Ok::<_, $crate::messages::store::InsertError>(message)
+            // Everything the stored row holds is known here; reading it back would cost
+            // a fourth round trip.
+            Ok::<_, InsertError>($crate::messages::Message {
+                id,
+                room_id: *room,
+                seq,
+                author_id: *author,
+                author_name,
+                client_id: client_id.clone(),
+                body: body.clone(),
+                created_at: *now,
+                edited_at: None,
+                deleted_at: None,
+            })
         }
         .await
     };
