@@ -212,9 +212,15 @@ pub async fn max_rate(launch: &Launch, scale: Scale) -> Result<Report> {
 
         let (p99, lost) = (outcome.totals.ms(0.99), outcome.totals.lost);
         let persisted = outcome.sent.persisted_per_second();
+        // The CPU shares say whether a step was limited by the server or by the load
+        // generator beside it, and how much server time a message costs.
+        let (server, loadgen) = (outcome.cpu_percent, outcome.loadgen_cpu);
         report.push(Row::info(
             &format!("offered {rate:.0}/s"),
-            format!("persisted {persisted:.0}/s, p99 {p99:.1} ms, lost {lost}"),
+            format!(
+                "persisted {persisted:.0}/s, p99 {p99:.1} ms, lost {lost}, \
+                 CPU server {server:.0}% load generator {loadgen:.0}%"
+            ),
         ));
         if p99 > scale.target(100.0) || lost > 0 || outcome.sent.failed > 0 {
             break;
