@@ -97,6 +97,7 @@ export default defineConfig({
       // The suite signs up and logs in far more often than a person would.
       PARLEY_SIGNUP_PER_HOUR: '1000',
       PARLEY_LOGIN_PER_MINUTE: '1000',
+      PARLEY_SENDS_PER_MINUTE: '1000000',
     },
   },
 });

@@ -39,7 +39,7 @@ pub enum AppError {
     ClientIdReused,
     #[error("This message was deleted.")]
     MessageDeleted,
-    #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
+    #[error("Too many requests. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
     #[error("Something went wrong on our side. Please try again.")]
     Internal,

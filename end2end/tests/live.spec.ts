@@ -71,3 +71,35 @@ test('an offline context catches up exactly once and sends its queued message on
     'typed while offline',
   ]);
 });
+
+// The server's side of the send limit has its own test (server/tests/bad_input.rs); here the
+// first send is answered as the limit answers, to see what the writer sees and that the
+// message still arrives once, by itself.
+test('a send refused for coming too fast waits and goes out by itself', async ({ browser }) => {
+  const channel = unique('slow-');
+  const ann = await signUp(browser, unique('ann'), 'Ann Hasty');
+  const bob = await signUp(browser, unique('bob'), 'Bob Reader');
+  await createChannel(ann, channel);
+  await joinChannel(bob, channel);
+
+  let refused = 0;
+  await ann.route('**/api/send_message', async (route) => {
+    if (refused > 0) return route.continue();
+    refused += 1;
+    await route.fulfill({
+      status: 429,
+      headers: { 'retry-after': '1' },
+      contentType: 'application/json',
+      body: JSON.stringify({ error: 'rate_limited', retry_after_secs: 1 }),
+    });
+  });
+  await send(ann, 'one too many');
+
+  await expect(ann.getByText('Sending too fast: sends in a moment')).toBeVisible();
+  await expect(timeline(bob).getByText('one too many', { exact: true })).toHaveCount(1, {
+    timeout: 10_000,
+  });
+  await expect(ann.getByText('Sending too fast: sends in a moment')).toHaveCount(0);
+  await expect(timeline(ann).getByText('one too many', { exact: true })).toHaveCount(1);
+  expect(refused).toBe(1);
+});

@@ -11,8 +11,11 @@ use tokio::process::{Child, Command};
 
 /// Generous limits so the population can sign up and log in as fast as it likes; the
 /// benchmark measures chat traffic, not the abuse defences.
-const LIMIT_OVERRIDES: [(&str, &str); 2] =
-    [("PARLEY_SIGNUP_PER_HOUR", "10000000"), ("PARLEY_LOGIN_PER_MINUTE", "10000000")];
+const LIMIT_OVERRIDES: [(&str, &str); 3] = [
+    ("PARLEY_SIGNUP_PER_HOUR", "10000000"),
+    ("PARLEY_LOGIN_PER_MINUTE", "10000000"),
+    ("PARLEY_SENDS_PER_MINUTE", "10000000"),
+];
 /// Longest wait for a started server to answer `/healthz`.
 const START_PATIENCE: Duration = Duration::from_secs(60);
 

@@ -12,6 +12,8 @@ pub const DEFAULT_SITE_ROOT: &str = "target/site";
 pub const DEFAULT_LOG: &str = "info,parley=debug,app=debug,sqlx=warn";
 pub const DEFAULT_LOGIN_PER_MINUTE: u32 = 10;
 pub const DEFAULT_SIGNUP_PER_HOUR: u32 = 20;
+/// Sustained sends per author; up to `app::limits::SEND_BURST` may come at once.
+pub const DEFAULT_SENDS_PER_MINUTE: u32 = 120;
 /// Largest request body accepted, in bytes. A maximal message (4,000 graphemes of long emoji
 /// sequences, JSON-escaped) fits well inside it.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
@@ -43,6 +45,8 @@ pub struct Config {
     pub login_per_minute: NonZeroU32,
     /// `PARLEY_SIGNUP_PER_HOUR`: sign-ups per hour per IP.
     pub signup_per_hour: NonZeroU32,
+    /// `PARLEY_SENDS_PER_MINUTE`: messages per minute per author, sustained.
+    pub sends_per_minute: NonZeroU32,
     /// `PARLEY_MAX_BODY_BYTES`: request body limit.
     pub max_body_bytes: usize,
 }
@@ -112,6 +116,10 @@ impl Config {
             signup_per_hour: parse(
                 "PARLEY_SIGNUP_PER_HOUR",
                 &get("PARLEY_SIGNUP_PER_HOUR", &DEFAULT_SIGNUP_PER_HOUR.to_string()),
+            )?,
+            sends_per_minute: parse(
+                "PARLEY_SENDS_PER_MINUTE",
+                &get("PARLEY_SENDS_PER_MINUTE", &DEFAULT_SENDS_PER_MINUTE.to_string()),
             )?,
             max_body_bytes: parse(
                 "PARLEY_MAX_BODY_BYTES",

@@ -53,6 +53,7 @@ pub async fn build(config: &Config) -> anyhow::Result<(Router, AppState)> {
     let limits = RateLimits::new(RateConfig {
         login_per_minute: config.login_per_minute,
         signup_per_hour: config.signup_per_hour,
+        sends_per_minute: config.sends_per_minute,
     });
     let hub = match &config.redis_url {
         Some(url) => {

@@ -4,6 +4,7 @@
 mod common;
 
 use reqwest::StatusCode;
+use reqwest::header::RETRY_AFTER;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -209,6 +210,37 @@ async fn a_message_of_4001_graphemes_is_422_and_4000_long_emoji_pass() {
 
     assert_eq!(status, StatusCode::OK, "{stored}");
     assert_eq!(stored["body"], Value::String(longest));
+}
+
+#[tokio::test]
+async fn sending_too_fast_is_429_stores_nothing_and_holds_back_no_one_else() {
+    // Three a minute, three at once: ann's first message used one of them.
+    let world = World::with(&[("PARLEY_SENDS_PER_MINUTE", "3")]).await;
+    let (bob, _) = world.server.user("bob").await;
+    bob.post_form("join_room", &[("room_id", &world.room.to_string())]).await;
+    world.ann.say(world.room, "second", "two").await;
+    world.ann.say(world.room, "third", "three").await;
+
+    let response = world
+        .ann
+        .http
+        .post(world.ann.url("/api/send_message"))
+        .json(&json!({"room_id": world.room, "client_id": "fourth", "body": "four"}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&retry_after), "Retry-After: {retry_after}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!({"error": "rate_limited", "retry_after_secs": retry_after}));
+    let db = world.server.db().await;
+    assert_eq!(messages_in(&db, world.room).await, 3, "the refused send was stored");
+
+    // The limit is ann's alone, and the refused send took no sequence number.
+    let bobs = bob.say(world.room, "bob-1", "my turn").await;
+    assert_eq!(bobs["seq"], json!(4));
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ pub async fn send(
     check_client_id(client_id)?;
     // Membership is checked by the insert itself, in its transaction.
     let body = clean_body(body)?;
+    state.limits.check_send(author)?;
 
     let new = NewMessage { room, author, client_id: client_id.to_owned(), body, now: now_ms() };
     let hub = state.hub.clone();

@@ -1,7 +1,8 @@
 //! The composer: Enter sends, Shift+Enter adds a line. A sent message shows as pending until
 //! the server acknowledges it (after its commit). One that could not reach the server waits
 //! and is sent again, under the same client id, when the connection is back: the server
-//! answers a repeated id with the original message, so it is never posted twice.
+//! answers a repeated id with the original message, so it is never posted twice. One the
+//! server refused for coming too fast is sent again, the same way, when the server allows.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -32,6 +33,8 @@ pub enum PendingState {
     Sending,
     /// The server could not be reached; sent again on reconnect.
     Waiting,
+    /// The server said this writer is sending too fast; sent again when it allows.
+    Held,
     /// The server refused it; the writer decides (retry or discard).
     Failed(String),
 }
@@ -75,13 +78,26 @@ fn dispatch(item: Pending, live: LiveState) {
     set_state(live, &item.client_id, PendingState::Sending);
     spawn_local(async move {
         let client_id = item.client_id.clone();
-        match send_message(item.room_id, item.client_id, item.body).await {
+        match send_message(item.room_id, client_id.clone(), item.body.clone()).await {
             Ok(message) => {
                 live.pending.update(|p| p.retain(|x| x.client_id != client_id));
                 live.remember(message);
             }
             // No answer, or the server failed: worth sending again once reconnected.
             Err(AppError::Internal) => set_state(live, &client_id, PendingState::Waiting),
+            Err(AppError::RateLimited { retry_after_secs }) => {
+                set_state(live, &client_id, PendingState::Held);
+                let again = move || {
+                    // Unless it was discarded, or already sent again after a reconnect.
+                    let held = live.pending.with_untracked(|p| {
+                        p.iter().any(|x| x.client_id == client_id && x.state == PendingState::Held)
+                    });
+                    if held {
+                        dispatch(item, live);
+                    }
+                };
+                set_timeout(again, std::time::Duration::from_secs(retry_after_secs));
+            }
             Err(e) => set_state(live, &client_id, PendingState::Failed(e.to_string())),
         }
     });

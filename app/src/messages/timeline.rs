@@ -378,6 +378,12 @@ fn PendingItem(item: Pending) -> impl IntoView {
                     }
                         .into_any()
                 }
+                PendingState::Held => {
+                    view! {
+                        <span class="muted small">"Sending too fast: sends in a moment"</span>
+                    }
+                        .into_any()
+                }
                 PendingState::Failed(reason) => {
                     view! {
                         <p class="error small">"Not sent: " {reason}</p>

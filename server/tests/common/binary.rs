@@ -40,6 +40,7 @@ impl ServerProcess {
             .env("PARLEY_SITE_ROOT", data.join("no-site"))
             .env("PARLEY_SIGNUP_PER_HOUR", "1000")
             .env("PARLEY_LOGIN_PER_MINUTE", "1000")
+            .env("PARLEY_SENDS_PER_MINUTE", "1000000")
             .env("PARLEY_LOG", "warn")
             .env_remove("PARLEY_DATABASE")
             .env_remove("PARLEY_REDIS_URL")
