@@ -3,6 +3,8 @@
 //! and is sent again, under the same client id, when the connection is back: the server
 //! answers a repeated id with the original message, so it is never posted twice. One the
 //! server refused for coming too fast is sent again, the same way, when the server allows.
+//! Messages sent again leave one at a time, oldest first, and new ones line up behind them,
+//! so the room shows them in the order they were written.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -35,8 +37,17 @@ pub enum PendingState {
     Waiting,
     /// The server said this writer is sending too fast; sent again when it allows.
     Held,
+    /// Behind a held or waiting message; sent after it.
+    Queued,
     /// The server refused it; the writer decides (retry or discard).
     Failed(String),
+}
+
+impl PendingState {
+    /// Whether it is waiting for its turn; later messages line up behind it.
+    fn is_queued(&self) -> bool {
+        matches!(self, Self::Held | Self::Queued)
+    }
 }
 
 #[cfg(feature = "hydrate")]
@@ -74,11 +85,24 @@ fn set_state(live: LiveState, client_id: &str, state: PendingState) {
     });
 }
 
+/// Sends `item` now, or, when earlier messages are held back or queued, after them: a room
+/// gets this tab's messages in the order they were written.
 fn dispatch(item: Pending, live: LiveState) {
+    let behind = live.pending.with_untracked(|p| {
+        p.iter().any(|x| x.client_id != item.client_id && x.state.is_queued())
+    });
+    if behind {
+        set_state(live, &item.client_id, PendingState::Queued);
+    } else {
+        send_now(item, live);
+    }
+}
+
+fn send_now(item: Pending, live: LiveState) {
     set_state(live, &item.client_id, PendingState::Sending);
     spawn_local(async move {
-        let client_id = item.client_id.clone();
-        match send_message(item.room_id, client_id.clone(), item.body.clone()).await {
+        let client_id = item.client_id;
+        match send_message(item.room_id, client_id.clone(), item.body).await {
             Ok(message) => {
                 live.pending.update(|p| p.retain(|x| x.client_id != client_id));
                 live.remember(message);
@@ -87,20 +111,27 @@ fn dispatch(item: Pending, live: LiveState) {
             Err(AppError::Internal) => set_state(live, &client_id, PendingState::Waiting),
             Err(AppError::RateLimited { retry_after_secs }) => {
                 set_state(live, &client_id, PendingState::Held);
-                let again = move || {
-                    // Unless it was discarded, or already sent again after a reconnect.
-                    let held = live.pending.with_untracked(|p| {
-                        p.iter().any(|x| x.client_id == client_id && x.state == PendingState::Held)
-                    });
-                    if held {
-                        dispatch(item, live);
-                    }
-                };
-                set_timeout(again, std::time::Duration::from_secs(retry_after_secs));
+                let wait = std::time::Duration::from_secs(retry_after_secs);
+                return set_timeout(move || release_next(live), wait);
             }
             Err(e) => set_state(live, &client_id, PendingState::Failed(e.to_string())),
         }
+        release_next(live);
     });
+}
+
+/// Sends the oldest held or queued message once nothing is in flight. Each answer calls this
+/// again, so they leave one at a time, in order.
+fn release_next(live: LiveState) {
+    let next = live.pending.with_untracked(|p| {
+        if p.iter().any(|x| x.state == PendingState::Sending) {
+            return None;
+        }
+        p.iter().find(|x| x.state.is_queued()).cloned()
+    });
+    if let Some(item) = next {
+        send_now(item, live);
+    }
 }
 
 /// Sends a failed message again under its original client id.
@@ -108,14 +139,14 @@ pub fn retry(item: Pending, live: LiveState) {
     dispatch(item, live);
 }
 
-/// Sends every message that is waiting for the connection.
+/// Sends every message that is waiting for the connection, oldest first, one at a time.
 pub fn retry_waiting(live: LiveState) {
-    let waiting: Vec<Pending> = live.pending.with_untracked(|p| {
-        p.iter().filter(|x| x.state == PendingState::Waiting).cloned().collect()
+    live.pending.update(|p| {
+        for x in p.iter_mut().filter(|x| x.state == PendingState::Waiting) {
+            x.state = PendingState::Queued;
+        }
     });
-    for item in waiting {
-        dispatch(item, live);
-    }
+    release_next(live);
 }
 
 #[component]

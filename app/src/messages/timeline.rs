@@ -359,7 +359,7 @@ fn seen(live: LiveState, room: RoomId, rows: &[Row]) -> &'static str {
 fn PendingItem(item: Pending) -> impl IntoView {
     let live = expect_context::<LiveState>();
     let pending = live.pending;
-    let busy = (item.state == PendingState::Sending).to_string();
+    let busy = matches!(item.state, PendingState::Sending | PendingState::Queued).to_string();
     let retry_item = item.clone();
     let client_id = item.client_id.clone();
 
@@ -367,7 +367,7 @@ fn PendingItem(item: Pending) -> impl IntoView {
         <li class="message own pending" aria-busy=busy>
             <p class="body">{item.body.clone()}</p>
             {match item.state {
-                PendingState::Sending => {
+                PendingState::Sending | PendingState::Queued => {
                     view! { <span class="muted small">"Sending…"</span> }.into_any()
                 }
                 PendingState::Waiting => {
