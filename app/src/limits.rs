@@ -54,7 +54,7 @@ impl RateLimits {
         check(&self.signup_by_ip, &ip)
     }
 
-    /// One send (or a retry of one) by `author`, from any client: the browser, a bot, a socket.
+    /// One send (or a retry of one) by `author`, from any client: the browser or a bot.
     pub fn check_send(&self, author: UserId) -> Result<(), AppError> {
         check(&self.sends_by_author, &author)
     }
