@@ -46,17 +46,17 @@ impl RateLimits {
     /// One log-in attempt from `ip` for the account `username_key`. Both counters advance on
     /// every attempt, so a guesser spreading over many IPs still hits the account's limit.
     pub fn check_login(&self, ip: IpAddr, username_key: &str) -> Result<(), AppError> {
-        check(&self.login_by_ip, &ip)?;
-        check(&self.login_by_account, &username_key.to_owned())
+        check(&self.login_by_ip, &ip, "log-in by IP")?;
+        check(&self.login_by_account, &username_key.to_owned(), "log-in by account")
     }
 
     pub fn check_signup(&self, ip: IpAddr) -> Result<(), AppError> {
-        check(&self.signup_by_ip, &ip)
+        check(&self.signup_by_ip, &ip, "sign-up by IP")
     }
 
     /// One send (or a retry of one) by `author`, from any client: the browser or a bot.
     pub fn check_send(&self, author: UserId) -> Result<(), AppError> {
-        check(&self.sends_by_author, &author)
+        check(&self.sends_by_author, &author, "sends by author")
     }
 
     /// Drops counters that are back to full, so memory follows recent attackers only.
@@ -73,13 +73,14 @@ fn send_quota(per_minute: NonZeroU32) -> Quota {
     Quota::per_minute(per_minute).allow_burst(burst)
 }
 
-fn check<K>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), AppError>
+/// One attempt against `limiter`; `limit` names it in the log.
+fn check<K>(limiter: &DefaultKeyedRateLimiter<K>, key: &K, limit: &str) -> Result<(), AppError>
 where
     K: std::hash::Hash + Eq + Clone,
 {
     limiter.check_key(key).map_err(|not_until| {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
-        tracing::warn!(wait_ms = wait.as_millis() as u64, "rate limit reached");
+        tracing::warn!(limit, wait_ms = wait.as_millis() as u64, "rate limit reached");
         AppError::RateLimited { retry_after_secs: wait.as_secs() + 1 }
     })
 }

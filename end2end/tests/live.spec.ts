@@ -49,7 +49,7 @@ test('an offline context catches up exactly once and sends its queued message on
   await send(ann, 'while you were away 1');
   await send(ann, 'while you were away 2');
   await send(bob, 'typed while offline');
-  await expect(bob.getByText('Offline: sends when the connection is back')).toBeVisible();
+  await expect(bob.getByText('Not sent yet: the server could not be reached; trying again')).toBeVisible();
   await bob.context().setOffline(false);
 
   for (const text of ['while you were away 1', 'while you were away 2']) {
@@ -61,7 +61,7 @@ test('an offline context catches up exactly once and sends its queued message on
     timeout: 20_000,
   });
   await expect(timeline(bob).getByText('typed while offline', { exact: true })).toHaveCount(1);
-  await expect(bob.getByText('Offline: sends when the connection is back')).toHaveCount(0);
+  await expect(bob.getByText('Not sent yet: the server could not be reached; trying again')).toHaveCount(0);
 
   // Reloading shows the server's truth: each message once, in order.
   await bob.reload();
@@ -109,4 +109,40 @@ test('a send refused for coming too fast waits, goes out by itself and keeps its
   await expect(ann.getByText('Sending too fast: sends in a moment')).toHaveCount(0);
   await expect(timeline(ann).locator('.body')).toHaveText(['first, held back', 'second', 'third']);
   expect(refused).toBe(1);
+});
+
+test('messages keep their order through a slow answer and a failed retry', async ({ browser }) => {
+  const channel = unique('order-');
+  const ann = await signUp(browser, unique('ann'), 'Ann Order');
+  const bob = await signUp(browser, unique('bob'), 'Bob Order');
+  await createChannel(ann, channel);
+  await joinChannel(bob, channel);
+
+  // The first send is slow to leave (a poor mobile network) and is then refused for coming too
+  // fast; its retry gets no answer at all. Everything typed meanwhile must wait behind it.
+  let attempts = 0;
+  await ann.route('**/api/send_message', async (route) => {
+    attempts += 1;
+    if (attempts === 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return route.fulfill({
+        status: 429,
+        headers: { 'retry-after': '1' },
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'rate_limited', retry_after_secs: 1 }),
+      });
+    }
+    if (attempts === 2) return route.abort('connectionreset');
+    return route.continue();
+  });
+  await send(ann, 'one');
+  await send(ann, 'two');
+  await send(ann, 'three');
+  await expect(ann.getByText('Queued: sends after the one above')).toHaveCount(2);
+
+  await expect(timeline(bob).locator('.body')).toHaveText(['one', 'two', 'three'], {
+    timeout: 15_000,
+  });
+  await expect(timeline(ann).locator('.pending')).toHaveCount(0);
+  await expect(timeline(ann).locator('.body')).toHaveText(['one', 'two', 'three']);
 });

@@ -238,6 +238,10 @@ async fn sending_too_fast_is_429_stores_nothing_and_holds_back_no_one_else() {
     let db = world.server.db().await;
     assert_eq!(messages_in(&db, world.room).await, 3, "the refused send was stored");
 
+    // A retry of a send that was stored still gets the original, limit or not.
+    let again = world.ann.say(world.room, "third", "three").await;
+    assert_eq!(again["seq"], json!(3));
+
     // The limit is ann's alone, and the refused send took no sequence number.
     let bobs = bob.say(world.room, "bob-1", "my turn").await;
     assert_eq!(bobs["seq"], json!(4));

@@ -23,7 +23,11 @@ pub async fn send(
     check_client_id(client_id)?;
     // Membership is checked by the insert itself, in its transaction.
     let body = clean_body(body)?;
-    state.limits.check_send(author)?;
+    if let Err(limited) = state.limits.check_send(author) {
+        // A retry of a send that was stored is answered with it, over the limit or not.
+        let existing = store::by_client_id(&state.db, author, client_id).await?;
+        return existing.map_or(Err(limited), |existing| same_room(existing, room));
+    }
 
     let new = NewMessage { room, author, client_id: client_id.to_owned(), body, now: now_ms() };
     let hub = state.hub.clone();

@@ -1,10 +1,12 @@
-//! The composer: Enter sends, Shift+Enter adds a line. A sent message shows as pending until
-//! the server acknowledges it (after its commit). One that could not reach the server waits
-//! and is sent again, under the same client id, when the connection is back: the server
-//! answers a repeated id with the original message, so it is never posted twice. One the
-//! server refused for coming too fast is sent again, the same way, when the server allows.
-//! Messages sent again leave one at a time, oldest first, and new ones line up behind them,
-//! so the room shows them in the order they were written.
+//! The composer and this tab's outbox. Enter sends, Shift+Enter adds a line. A sent message
+//! shows as pending until the server acknowledges it (after its commit).
+//!
+//! The outbox sends one message at a time, oldest first, so a room shows a tab's messages in
+//! the order they were written, whatever the network does. A message the server could not
+//! take (no answer, a 5xx) is sent again a few seconds later and at once on reconnect; one
+//! refused for coming too fast is sent again when the server's `Retry-After` allows. Either
+//! way it goes under the same client id, which the server answers with the original message,
+//! so nothing is posted twice. The messages behind it wait their turn.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -32,21 +34,29 @@ pub struct Pending {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PendingState {
-    Sending,
-    /// The server could not be reached; sent again on reconnect.
-    Waiting,
-    /// The server said this writer is sending too fast; sent again when it allows.
-    Held,
-    /// Behind a held or waiting message; sent after it.
+    /// Waiting for its turn behind an older message of this tab.
     Queued,
-    /// The server refused it; the writer decides (retry or discard).
+    Sending,
+    /// The server could not be reached; sent again at `retry_at` (ms) or on reconnect.
+    Waiting {
+        retry_at: u64,
+    },
+    /// The server said this writer is sending too fast; sent again at `retry_at` (ms).
+    Held {
+        retry_at: u64,
+    },
+    /// The server refused it; the writer decides (retry or discard). The outbox goes on.
     Failed(String),
 }
 
 impl PendingState {
-    /// Whether it is waiting for its turn; later messages line up behind it.
-    fn is_queued(&self) -> bool {
-        matches!(self, Self::Held | Self::Queued)
+    /// When an unsent message may go: now, later, or only when the writer says so.
+    fn due_at(&self) -> Option<u64> {
+        match self {
+            Self::Queued => Some(0),
+            Self::Waiting { retry_at } | Self::Held { retry_at } => Some(*retry_at),
+            Self::Sending | Self::Failed(_) => None,
+        }
     }
 }
 
@@ -85,16 +95,40 @@ fn set_state(live: LiveState, client_id: &str, state: PendingState) {
     });
 }
 
-/// Sends `item` now, or, when earlier messages are held back or queued, after them: a room
-/// gets this tab's messages in the order they were written.
-fn dispatch(item: Pending, live: LiveState) {
-    let behind = live.pending.with_untracked(|p| {
-        p.iter().any(|x| x.client_id != item.client_id && x.state.is_queued())
+/// How long a message that got no answer waits before it is sent again while online.
+const RETRY_AFTER_FAILURE_MS: u64 = 5_000;
+
+/// What the outbox does next.
+enum Next {
+    /// A message is in flight; its answer moves the outbox on.
+    Busy,
+    Send(Pending),
+    /// The oldest unsent message may go at this time (ms).
+    WaitUntil(u64),
+    Idle,
+}
+
+/// Sends the oldest unsent message if it may go now, or looks again when it may. Called after
+/// every change to the outbox; doing nothing is always safe.
+fn pump(live: LiveState) {
+    let now = now_ms() as u64;
+    let next = live.pending.with_untracked(|p| {
+        if p.iter().any(|x| x.state == PendingState::Sending) {
+            return Next::Busy;
+        }
+        let oldest = p.iter().find_map(|x| x.state.due_at().map(|at| (x, at)));
+        match oldest {
+            Some((item, at)) if at <= now => Next::Send(item.clone()),
+            Some((_, at)) => Next::WaitUntil(at),
+            None => Next::Idle,
+        }
     });
-    if behind {
-        set_state(live, &item.client_id, PendingState::Queued);
-    } else {
-        send_now(item, live);
+    match next {
+        Next::Send(item) => send_now(item, live),
+        Next::WaitUntil(at) => {
+            set_timeout(move || pump(live), std::time::Duration::from_millis(at - now));
+        }
+        Next::Busy | Next::Idle => {}
     }
 }
 
@@ -102,51 +136,41 @@ fn send_now(item: Pending, live: LiveState) {
     set_state(live, &item.client_id, PendingState::Sending);
     spawn_local(async move {
         let client_id = item.client_id;
+        let now = now_ms() as u64;
         match send_message(item.room_id, client_id.clone(), item.body).await {
             Ok(message) => {
                 live.pending.update(|p| p.retain(|x| x.client_id != client_id));
                 live.remember(message);
             }
-            // No answer, or the server failed: worth sending again once reconnected.
-            Err(AppError::Internal) => set_state(live, &client_id, PendingState::Waiting),
+            // No answer, or the server failed: worth sending again.
+            Err(AppError::Internal) => {
+                let retry_at = now + RETRY_AFTER_FAILURE_MS;
+                set_state(live, &client_id, PendingState::Waiting { retry_at });
+            }
             Err(AppError::RateLimited { retry_after_secs }) => {
-                set_state(live, &client_id, PendingState::Held);
-                let wait = std::time::Duration::from_secs(retry_after_secs);
-                return set_timeout(move || release_next(live), wait);
+                let retry_at = now + retry_after_secs * 1_000;
+                set_state(live, &client_id, PendingState::Held { retry_at });
             }
             Err(e) => set_state(live, &client_id, PendingState::Failed(e.to_string())),
         }
-        release_next(live);
+        pump(live);
     });
 }
 
-/// Sends the oldest held or queued message once nothing is in flight. Each answer calls this
-/// again, so they leave one at a time, in order.
-fn release_next(live: LiveState) {
-    let next = live.pending.with_untracked(|p| {
-        if p.iter().any(|x| x.state == PendingState::Sending) {
-            return None;
-        }
-        p.iter().find(|x| x.state.is_queued()).cloned()
-    });
-    if let Some(item) = next {
-        send_now(item, live);
-    }
-}
-
-/// Sends a failed message again under its original client id.
+/// Sends a failed message again under its original client id, in its place in the outbox.
 pub fn retry(item: Pending, live: LiveState) {
-    dispatch(item, live);
+    set_state(live, &item.client_id, PendingState::Queued);
+    pump(live);
 }
 
-/// Sends every message that is waiting for the connection, oldest first, one at a time.
+/// The connection is back: what could not reach the server may go now.
 pub fn retry_waiting(live: LiveState) {
     live.pending.update(|p| {
-        for x in p.iter_mut().filter(|x| x.state == PendingState::Waiting) {
-            x.state = PendingState::Queued;
+        for x in p.iter_mut().filter(|x| matches!(x.state, PendingState::Waiting { .. })) {
+            x.state = PendingState::Waiting { retry_at: 0 };
         }
     });
-    release_next(live);
+    pump(live);
 }
 
 #[component]
@@ -185,12 +209,12 @@ pub fn Composer(id: RoomId) -> impl IntoView {
             room_id: id,
             client_id: new_client_id(),
             body: text.get_untracked(),
-            state: PendingState::Sending,
+            state: PendingState::Queued,
         };
         text.set(String::new());
         stop_typing();
-        live.pending.update(|p| p.push(item.clone()));
-        dispatch(item, live);
+        live.pending.update(|p| p.push(item));
+        pump(live);
     };
 
     view! {

@@ -359,7 +359,7 @@ fn seen(live: LiveState, room: RoomId, rows: &[Row]) -> &'static str {
 fn PendingItem(item: Pending) -> impl IntoView {
     let live = expect_context::<LiveState>();
     let pending = live.pending;
-    let busy = matches!(item.state, PendingState::Sending | PendingState::Queued).to_string();
+    let busy = (item.state == PendingState::Sending).to_string();
     let retry_item = item.clone();
     let client_id = item.client_id.clone();
 
@@ -367,18 +367,22 @@ fn PendingItem(item: Pending) -> impl IntoView {
         <li class="message own pending" aria-busy=busy>
             <p class="body">{item.body.clone()}</p>
             {match item.state {
-                PendingState::Sending | PendingState::Queued => {
+                PendingState::Sending => {
                     view! { <span class="muted small">"Sending…"</span> }.into_any()
                 }
-                PendingState::Waiting => {
+                PendingState::Queued => {
+                    view! { <span class="muted small">"Queued: sends after the one above"</span> }
+                        .into_any()
+                }
+                PendingState::Waiting { .. } => {
                     view! {
                         <span class="muted small">
-                            "Offline: sends when the connection is back"
+                            "Not sent yet: the server could not be reached; trying again"
                         </span>
                     }
                         .into_any()
                 }
-                PendingState::Held => {
+                PendingState::Held { .. } => {
                     view! {
                         <span class="muted small">"Sending too fast: sends in a moment"</span>
                     }
