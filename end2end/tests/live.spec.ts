@@ -4,7 +4,7 @@
 import { expect, test } from '@playwright/test';
 import path from 'node:path';
 
-import { createChannel, joinChannel, send, signUp, timeline, unique } from './helpers';
+import { createChannel, hydrated, joinChannel, send, signUp, timeline, unique } from './helpers';
 
 test('typing and unread badges show in the other context', async ({ browser }) => {
   const channel = unique('typing-');
@@ -145,4 +145,36 @@ test('messages keep their order through a slow answer and a failed retry', async
   });
   await expect(timeline(ann).locator('.pending')).toHaveCount(0);
   await expect(timeline(ann).locator('.body')).toHaveText(['one', 'two', 'three']);
+});
+
+test('a message still unsent when the page reloads is sent after it, once', async ({ browser }) => {
+  const channel = unique('reload-');
+  const ann = await signUp(browser, unique('ann'), 'Ann Reload');
+  const bob = await signUp(browser, unique('bob'), 'Bob Reload');
+  await createChannel(ann, channel);
+  await joinChannel(bob, channel);
+
+  let refused = 0;
+  await ann.route('**/api/send_message', async (route) => {
+    if (refused > 0) return route.continue();
+    refused += 1;
+    await route.fulfill({
+      status: 429,
+      headers: { 'retry-after': '3' },
+      contentType: 'application/json',
+      body: JSON.stringify({ error: 'rate_limited', retry_after_secs: 3 }),
+    });
+  });
+  await send(ann, 'typed before the reload');
+  await expect(ann.getByText('Sending too fast: sends in a moment')).toBeVisible();
+
+  // Still held after the reload, until the server's time comes.
+  await ann.reload();
+  await hydrated(ann);
+  await expect(ann.getByText('Sending too fast: sends in a moment')).toBeVisible();
+  await expect(timeline(bob).getByText('typed before the reload', { exact: true })).toHaveCount(1, {
+    timeout: 10_000,
+  });
+  await expect(timeline(ann).getByText('typed before the reload', { exact: true })).toHaveCount(1);
+  await expect(timeline(ann).locator('.pending')).toHaveCount(0);
 });

@@ -6,10 +6,12 @@
 //! take (no answer, a 5xx) is sent again a few seconds later and at once on reconnect; one
 //! refused for coming too fast is sent again when the server's `Retry-After` allows. Either
 //! way it goes under the same client id, which the server answers with the original message,
-//! so nothing is posted twice. The messages behind it wait their turn.
+//! so nothing is posted twice. The messages behind it wait their turn. The outbox is kept in
+//! the tab's `sessionStorage`, so a reload sends what was still unsent instead of losing it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use serde::{Deserialize, Serialize};
 
 use super::api::send_message;
 use super::rules::{MESSAGE_MAX, remaining};
@@ -24,7 +26,7 @@ const SHOW_REMAINING_BELOW: i64 = 500;
 const TYPING_REPEAT_MS: f64 = 3_000.0;
 
 /// A message this tab sent that the server has not acknowledged.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Pending {
     pub room_id: RoomId,
     pub client_id: String,
@@ -32,7 +34,7 @@ pub struct Pending {
     pub state: PendingState,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PendingState {
     /// Waiting for its turn behind an older message of this tab.
     Queued,
@@ -169,6 +171,42 @@ pub fn retry_waiting(live: LiveState) {
         for x in p.iter_mut().filter(|x| matches!(x.state, PendingState::Waiting { .. })) {
             x.state = PendingState::Waiting { retry_at: 0 };
         }
+    });
+    pump(live);
+}
+
+/// Keeps the outbox in this tab's `sessionStorage` (per user, so a tab that logs in as someone
+/// else never sends their messages) and sends what an earlier page load left unsent. Per tab,
+/// not `localStorage`: two tabs of one user would overwrite each other's outbox.
+#[cfg(feature = "hydrate")]
+pub fn keep_outbox(live: LiveState) {
+    let Some(storage) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) else {
+        return pump(live);
+    };
+    let key = format!("parley.outbox.{}", live.me);
+    let saved = storage.get_item(&key).ok().flatten();
+    let restored: Vec<Pending> =
+        saved.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+    live.pending.update(|p| {
+        for mut item in restored {
+            item.state = match item.state {
+                // It may have been stored; its client id makes sending it again safe.
+                PendingState::Sending => PendingState::Queued,
+                // Held ones keep the server's time; the rest go as they would have.
+                PendingState::Waiting { .. } => PendingState::Waiting { retry_at: 0 },
+                state => state,
+            };
+            if !p.iter().any(|x| x.client_id == item.client_id) {
+                p.push(item);
+            }
+        }
+    });
+    Effect::new(move |_| {
+        let saved = live.pending.with(|p| (!p.is_empty()).then(|| serde_json::to_string(p)));
+        let _ = match saved {
+            Some(Ok(json)) => storage.set_item(&key, &json),
+            _ => storage.remove_item(&key),
+        };
     });
     pump(live);
 }

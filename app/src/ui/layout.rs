@@ -61,6 +61,7 @@ fn Workspace(user: User) -> impl IntoView {
         {
             use crate::live::protocol::{ClientFrame, PresenceStatus};
 
+            crate::messages::composer::keep_outbox(live);
             crate::live::client::start(move |event| live.apply(event));
             crate::live::client::watch_page(
                 move |visible| {
