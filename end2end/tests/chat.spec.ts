@@ -35,7 +35,8 @@ test('two people chat live in a channel and in a direct message', async ({ brows
 
   // Bob finds it in the directory and joins.
   await bob.goto('/browse');
-  await bob.getByRole('listitem').filter({ hasText: channel }).getByRole('button', { name: 'Join' }).click();
+  const listed = bob.getByRole('listitem').filter({ hasText: channel });
+  await listed.getByRole('button', { name: 'Join' }).click();
   await expect(bob.getByRole('heading', { level: 1, name: channel })).toBeVisible();
   await expect(bob).toHaveURL(roomUrl);
   await hydrated(bob);
@@ -52,7 +53,9 @@ test('two people chat live in a channel and in a direct message', async ({ brows
   await expect(composer).toHaveValue('Hi Ann\nsecond line');
   await composer.press('Enter');
   await expect(timeline(ann).getByText('second line')).toBeVisible();
-  await expect(timeline(ann).locator('.body', { hasText: 'Hi Ann' })).toHaveText('Hi Ann\nsecond line');
+  await expect(timeline(ann).locator('.body', { hasText: 'Hi Ann' })).toHaveText(
+    'Hi Ann\nsecond line',
+  );
 
   // User text is text, never markup.
   await send(ann, '<img src=x onerror=alert(1)> <b>bold?</b>');
@@ -71,18 +74,21 @@ test('two people chat live in a channel and in a direct message', async ({ brows
   // Ann opens a direct message with Bob from the people search.
   await ann.goto(`/people?q=${bobName}`);
   await hydrated(ann);
-  await ann.getByRole('listitem').filter({ hasText: bobName }).getByRole('button', { name: 'Message' }).click();
+  const bobListed = ann.getByRole('listitem').filter({ hasText: bobName });
+  await bobListed.getByRole('button', { name: 'Message' }).click();
   await expect(ann.getByRole('heading', { level: 1, name: 'Bob Example' })).toBeVisible();
   const dmUrl = ann.url();
   await hydrated(ann);
   await send(ann, 'Just between us');
 
   // The DM appears in Bob's sidebar live; opening it from either side is the same room.
-  await bob.getByRole('navigation', { name: 'Conversations' }).getByRole('link', { name: 'Ann Example' }).click();
+  const conversations = bob.getByRole('navigation', { name: 'Conversations' });
+  await conversations.getByRole('link', { name: 'Ann Example' }).click();
   await expect(bob).toHaveURL(dmUrl);
   await expect(timeline(bob).getByText('Just between us')).toBeVisible();
   await bob.goto(`/people?q=${annName}`);
-  await bob.getByRole('listitem').filter({ hasText: annName }).getByRole('button', { name: 'Message' }).click();
+  const annListed = bob.getByRole('listitem').filter({ hasText: annName });
+  await annListed.getByRole('button', { name: 'Message' }).click();
   await expect(bob).toHaveURL(dmUrl);
   await hydrated(bob);
   await send(bob, 'Got it');
@@ -141,7 +147,8 @@ test('a wrong password without JavaScript says so on the log-in page', async ({ 
   await page.getByRole('button', { name: 'Log in' }).click();
 
   await expect(page).toHaveURL(/\/login\?error=wrong_credentials$/);
-  await expect(page.getByRole('alert').filter({ hasText: 'Wrong username or password.' })).toBeVisible();
+  const wrong = page.getByRole('alert').filter({ hasText: 'Wrong username or password.' });
+  await expect(wrong).toBeVisible();
 });
 
 // Regression: a reloaded room page failed to hydrate about one time in three (the server's

@@ -7,7 +7,11 @@ export function unique(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 }
 
-export async function signUp(browser: Browser, username: string, displayName: string): Promise<Page> {
+export async function signUp(
+  browser: Browser,
+  username: string,
+  displayName: string,
+): Promise<Page> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto('/signup');
