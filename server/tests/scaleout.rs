@@ -313,11 +313,8 @@ async fn a_dropped_subscription_makes_every_local_socket_resync() {
     let resync = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             match mailbox.recv().await {
-                Some(Delivery::Event(envelope)) if matches!(envelope.signal, Signal::Resync) => {
-                    return;
-                }
-                Some(_) => continue,
-                None => panic!("the mailbox closed"),
+                Delivery::Event(envelope) if matches!(envelope.signal, Signal::Resync) => return,
+                _ => continue,
             }
         }
     });

@@ -13,15 +13,14 @@
 //! (`live::bus`), and what other instances publish arrives through [`Hub::deliver`]. Presence
 //! is merged across instances in `live::presence`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, watch};
 
 use crate::ids::{RoomId, UserId};
 use crate::live::bus::{BusLink, WireBody};
@@ -31,6 +30,10 @@ use crate::state::now_ms;
 
 /// Events queued for one socket before it counts as behind.
 const MAILBOX_CAPACITY: usize = 4096;
+/// A mailbox that a burst grew beyond this many slots gives the memory back once empty: ten
+/// thousand idle sockets each keeping room for the presence burst of their first seconds
+/// would hold megabytes for nothing.
+const MAILBOX_KEPT: usize = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Audience {
@@ -123,11 +126,50 @@ struct Registry {
     users: HashMap<UserId, HashSet<u64>>,
 }
 
+/// One socket's queue, filled by the hub and emptied by the socket. A plain deque rather
+/// than a channel: an idle socket's queue holds no allocation, and one that a burst (a
+/// thousand users coming online) grew gives its memory back when drained. A bounded tokio
+/// channel per socket cost about 1.5 KiB more per idle socket (BENCHMARKS.md, (d)).
+#[derive(Default)]
+struct Queue {
+    events: Mutex<VecDeque<Arc<Envelope>>>,
+    ready: Notify,
+    /// Set when an event could not be queued; the socket resumes its client.
+    behind: AtomicBool,
+}
+
+impl Queue {
+    fn events(&self) -> MutexGuard<'_, VecDeque<Arc<Envelope>>> {
+        // Pushing and popping cannot leave the deque half-changed, so a poisoned lock is fine.
+        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues `envelope`; `false` when the queue is full.
+    fn push(&self, envelope: Arc<Envelope>) -> bool {
+        let mut events = self.events();
+        if events.len() >= MAILBOX_CAPACITY {
+            return false;
+        }
+        events.push_back(envelope);
+        drop(events);
+        // Stores a permit when the socket is not waiting yet, so no wake-up is lost.
+        self.ready.notify_one();
+        true
+    }
+
+    fn take(&self) -> Option<Arc<Envelope>> {
+        let mut events = self.events();
+        let envelope = events.pop_front();
+        if events.is_empty() && events.capacity() > MAILBOX_KEPT {
+            events.shrink_to_fit();
+        }
+        envelope
+    }
+}
+
 /// The hub's end of one socket's mailbox.
 struct Outbox {
-    sender: mpsc::Sender<Arc<Envelope>>,
-    /// Set when an event could not be queued; the socket resumes its client.
-    behind: Arc<AtomicBool>,
+    queue: Arc<Queue>,
     /// Whose socket it is and what it follows, so closing it touches only its own entries.
     user: UserId,
     rooms: HashSet<RoomId>,
@@ -144,22 +186,26 @@ pub enum Delivery {
 pub struct Mailbox {
     id: u64,
     hub: Hub,
-    receiver: mpsc::Receiver<Arc<Envelope>>,
-    behind: Arc<AtomicBool>,
+    queue: Arc<Queue>,
 }
 
 impl Mailbox {
-    /// The next event for this socket, or word that some were dropped. Never ends while the
-    /// hub lives, since the hub keeps the sending side until the mailbox is dropped.
+    /// The next event for this socket, or word that some were dropped. Waits as long as it
+    /// takes; safe to cancel (in a `select!`), since nothing leaves the queue until returned.
     ///
     /// What is still queued after `Behind` is delivered too, not thrown away: messages among
     /// it wait for the resume that follows, and the rest (a log-out, a room left) must not
     /// be lost.
-    pub async fn recv(&mut self) -> Option<Delivery> {
-        if self.behind.swap(false, Ordering::AcqRel) {
-            return Some(Delivery::Behind);
+    pub async fn recv(&mut self) -> Delivery {
+        loop {
+            if self.queue.behind.swap(false, Ordering::AcqRel) {
+                return Delivery::Behind;
+            }
+            if let Some(envelope) = self.queue.take() {
+                return Delivery::Event(envelope);
+            }
+            self.queue.ready.notified().await;
         }
-        self.receiver.recv().await.map(Delivery::Event)
     }
 
     /// Room events reach this socket from now on.
@@ -209,15 +255,10 @@ impl Registry {
     /// Queues `envelope` for `socket`, or marks it behind when its mailbox is full.
     fn deliver(&self, socket: u64, envelope: &Arc<Envelope>) {
         let Some(outbox) = self.sockets.get(&socket) else { return };
-        match outbox.sender.try_send(envelope.clone()) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                if !outbox.behind.swap(true, Ordering::AcqRel) {
-                    tracing::debug!(socket, "socket fell behind; it will resync");
-                }
-            }
-            // The socket is closing; its mailbox unregisters it when dropped.
-            Err(TrySendError::Closed(_)) => tracing::trace!(socket, "mailbox closed"),
+        if !outbox.queue.push(envelope.clone())
+            && !outbox.queue.behind.swap(true, Ordering::AcqRel)
+        {
+            tracing::debug!(socket, "socket fell behind; it will resync");
         }
     }
 }
@@ -259,14 +300,13 @@ impl Hub {
     /// and a room's once it follows the room.
     pub fn connect(&self, user: UserId) -> Mailbox {
         let id = self.next_socket.fetch_add(1, Ordering::Relaxed);
-        let (sender, receiver) = mpsc::channel(MAILBOX_CAPACITY);
-        let behind = Arc::new(AtomicBool::new(false));
+        let queue = Arc::new(Queue::default());
         let mut registry = self.lock();
-        let outbox = Outbox { sender, behind: behind.clone(), user, rooms: HashSet::new() };
+        let outbox = Outbox { queue: queue.clone(), user, rooms: HashSet::new() };
         registry.sockets.insert(id, outbox);
         registry.users.entry(user).or_default().insert(id);
         drop(registry);
-        Mailbox { id, hub: self.clone(), receiver, behind }
+        Mailbox { id, hub: self.clone(), queue }
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -406,10 +446,9 @@ mod tests {
     }
 
     fn queued(mailbox: &mut Mailbox) -> usize {
-        let mut count = 0;
-        while mailbox.receiver.try_recv().is_ok() {
-            count += 1;
-        }
+        let mut events = mailbox.queue.events();
+        let count = events.len();
+        events.clear();
         count
     }
 
@@ -465,8 +504,8 @@ mod tests {
             hub.to_room(RoomId(7), event(7));
         }
 
-        assert!(matches!(ann.recv().await, Some(Delivery::Behind)));
-        assert!(matches!(ann.recv().await, Some(Delivery::Event(_))));
+        assert!(matches!(ann.recv().await, Delivery::Behind));
+        assert!(matches!(ann.recv().await, Delivery::Event(_)));
         assert_eq!(queued(&mut ann), MAILBOX_CAPACITY - 1);
     }
 
@@ -481,8 +520,8 @@ mod tests {
             hub.to_room(RoomId(7), event(7));
         }
 
-        assert!(matches!(ann.recv().await, Some(Delivery::Behind)));
-        let Some(Delivery::Event(first)) = ann.recv().await else { panic!("no event") };
+        assert!(matches!(ann.recv().await, Delivery::Behind));
+        let Delivery::Event(first) = ann.recv().await else { panic!("no event") };
         assert!(matches!(first.signal, Signal::SessionEnded(_)));
     }
 

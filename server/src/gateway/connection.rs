@@ -165,16 +165,13 @@ where
                 Step::Close(Refusal { code: close::RESTART, reason: "server restarting" })
             }
             received = mailbox.recv() => match received {
-                Some(Delivery::Event(envelope)) => {
-                    conn.route(&state, &peer, &envelope, &mailbox).await
-                }
+                Delivery::Event(envelope) => conn.route(&state, &peer, &envelope, &mailbox).await,
                 // This socket fell behind its mailbox. It may have missed any event, so
                 // re-read its rooms and have the client resume from what it holds.
-                Some(Delivery::Behind) => {
+                Delivery::Behind => {
                     tracing::warn!(user_id = %user, "socket fell behind; asking to resume");
                     conn.resync(&state, &peer, &mailbox).await
                 }
-                None => break None,
             },
             frame = stream.next() => {
                 last_heard = Instant::now();
