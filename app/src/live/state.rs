@@ -27,6 +27,8 @@ pub struct Typist {
 pub struct LiveState {
     pub me: UserId,
     /// Lower-cased username, for spotting mentions of the viewer (the server's rule).
+    /// Usernames are ASCII, and ASCII lower-casing is the server's key; Unicode lower-casing
+    /// would give the same string but pull the Unicode case tables into the browser bundle.
     pub mention: StoredValue<String>,
     /// Bumped when the caller's room list, or any room's name, topic or members, may have
     /// changed.
@@ -64,7 +66,7 @@ impl LiveState {
     pub fn new(me: UserId, username: &str) -> Self {
         Self {
             me,
-            mention: StoredValue::new(username.to_lowercase()),
+            mention: StoredValue::new(username.to_ascii_lowercase()),
             rooms_changed: RwSignal::new(0),
             memberships: RwSignal::new(HashMap::new()),
             resets: RwSignal::new(HashMap::new()),
