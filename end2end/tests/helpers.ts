@@ -1,5 +1,5 @@
 // Shared steps for the browser tests: sign up in a fresh context, wait for hydration, send.
-import { expect, type Browser, type Page } from '@playwright/test';
+import { expect, type Browser, type Page, type Route } from '@playwright/test';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -61,4 +61,14 @@ export async function joinChannel(page: Page, name: string) {
     .click();
   await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
   await hydrated(page);
+}
+
+// Answers one intercepted send as the server's send limit does.
+export function refuseAsTooFast(route: Route, retryAfterSecs: number) {
+  return route.fulfill({
+    status: 429,
+    headers: { 'retry-after': String(retryAfterSecs) },
+    contentType: 'application/json',
+    body: JSON.stringify({ error: 'rate_limited', retry_after_secs: retryAfterSecs }),
+  });
 }

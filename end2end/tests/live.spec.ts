@@ -4,7 +4,16 @@
 import { expect, test } from '@playwright/test';
 import path from 'node:path';
 
-import { createChannel, hydrated, joinChannel, send, signUp, timeline, unique } from './helpers';
+import {
+  createChannel,
+  hydrated,
+  joinChannel,
+  refuseAsTooFast,
+  send,
+  signUp,
+  timeline,
+  unique,
+} from './helpers';
 
 test('typing and unread badges show in the other context', async ({ browser }) => {
   const channel = unique('typing-');
@@ -91,12 +100,7 @@ test('a send refused for coming too fast waits, goes out by itself and keeps its
   await ann.route('**/api/send_message', async (route) => {
     if (refused > 0) return route.continue();
     refused += 1;
-    await route.fulfill({
-      status: 429,
-      headers: { 'retry-after': '2' },
-      contentType: 'application/json',
-      body: JSON.stringify({ error: 'rate_limited', retry_after_secs: 2 }),
-    });
+    await refuseAsTooFast(route, 2);
   });
   await send(ann, 'first, held back');
   await expect(ann.getByText('Sending too fast: sends in a moment')).toBeVisible();
@@ -126,12 +130,7 @@ test('messages keep their order through a slow answer and a failed retry', async
     attempts += 1;
     if (attempts === 1) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      return route.fulfill({
-        status: 429,
-        headers: { 'retry-after': '1' },
-        contentType: 'application/json',
-        body: JSON.stringify({ error: 'rate_limited', retry_after_secs: 1 }),
-      });
+      return refuseAsTooFast(route, 1);
     }
     if (attempts === 2) return route.abort('connectionreset');
     return route.continue();
@@ -159,12 +158,7 @@ test('a message still unsent when the page reloads is sent after it, once', asyn
   await ann.route('**/api/send_message', async (route) => {
     if (refused > 0) return route.continue();
     refused += 1;
-    await route.fulfill({
-      status: 429,
-      headers: { 'retry-after': '3' },
-      contentType: 'application/json',
-      body: JSON.stringify({ error: 'rate_limited', retry_after_secs: 3 }),
-    });
+    await refuseAsTooFast(route, 3);
   });
   await send(ann, 'typed before the reload');
   await expect(ann.getByText('Sending too fast: sends in a moment')).toBeVisible();

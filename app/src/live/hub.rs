@@ -5,7 +5,7 @@
 //! room touches only that room's sockets, so a message costs one queue push per member
 //! socket, not a wake-up of every socket on the server (the single broadcast channel this
 //! replaced woke a thousand sockets per message; BENCHMARKS.md). Mailboxes are bounded: when
-//! a socket falls `MAILBOX_CAPACITY` events behind, the hub marks it behind instead of
+//! a socket falls `queue::MAILBOX_CAPACITY` events behind, the hub marks it behind instead of
 //! queueing more, and the socket asks its client to resume, so a slow reader costs a
 //! resume, never unbounded memory.
 //!
@@ -13,27 +13,21 @@
 //! (`live::bus`), and what other instances publish arrives through [`Hub::deliver`]. Presence
 //! is merged across instances in `live::presence`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::ids::{RoomId, UserId};
 use crate::live::bus::{BusLink, WireBody};
 use crate::live::presence::{Change, InstanceId, LocalChange, PresenceRegistry};
 use crate::live::protocol::{PresenceStatus, ServerEvent};
+use crate::live::queue::Queue;
 use crate::state::now_ms;
-
-/// Events queued for one socket before it counts as behind.
-const MAILBOX_CAPACITY: usize = 4096;
-/// A mailbox that a burst grew beyond this many slots gives the memory back once empty: ten
-/// thousand idle sockets each keeping room for the presence burst of their first seconds
-/// would hold megabytes for nothing.
-const MAILBOX_KEPT: usize = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Audience {
@@ -126,50 +120,9 @@ struct Registry {
     users: HashMap<UserId, HashSet<u64>>,
 }
 
-/// One socket's queue, filled by the hub and emptied by the socket. A plain deque rather
-/// than a channel: an idle socket's queue holds no allocation, and one that a burst (a
-/// thousand users coming online) grew gives its memory back when drained. A bounded tokio
-/// channel per socket cost about 1.5 KiB more per idle socket (BENCHMARKS.md, (d)).
-#[derive(Default)]
-struct Queue {
-    events: Mutex<VecDeque<Arc<Envelope>>>,
-    ready: Notify,
-    /// Set when an event could not be queued; the socket resumes its client.
-    behind: AtomicBool,
-}
-
-impl Queue {
-    fn events(&self) -> MutexGuard<'_, VecDeque<Arc<Envelope>>> {
-        // Pushing and popping cannot leave the deque half-changed, so a poisoned lock is fine.
-        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Queues `envelope`; `false` when the queue is full.
-    fn push(&self, envelope: Arc<Envelope>) -> bool {
-        let mut events = self.events();
-        if events.len() >= MAILBOX_CAPACITY {
-            return false;
-        }
-        events.push_back(envelope);
-        drop(events);
-        // Stores a permit when the socket is not waiting yet, so no wake-up is lost.
-        self.ready.notify_one();
-        true
-    }
-
-    fn take(&self) -> Option<Arc<Envelope>> {
-        let mut events = self.events();
-        let envelope = events.pop_front();
-        if events.is_empty() && events.capacity() > MAILBOX_KEPT {
-            events.shrink_to_fit();
-        }
-        envelope
-    }
-}
-
 /// The hub's end of one socket's mailbox.
 struct Outbox {
-    queue: Arc<Queue>,
+    queue: Arc<Queue<Arc<Envelope>>>,
     /// Whose socket it is and what it follows, so closing it touches only its own entries.
     user: UserId,
     rooms: HashSet<RoomId>,
@@ -186,7 +139,7 @@ pub enum Delivery {
 pub struct Mailbox {
     id: u64,
     hub: Hub,
-    queue: Arc<Queue>,
+    queue: Arc<Queue<Arc<Envelope>>>,
 }
 
 impl Mailbox {
@@ -440,16 +393,14 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::queue::MAILBOX_CAPACITY;
 
     fn event(room: i64) -> ServerEvent {
         ServerEvent::RoomUpdated { room_id: RoomId(room) }
     }
 
     fn queued(mailbox: &mut Mailbox) -> usize {
-        let mut events = mailbox.queue.events();
-        let count = events.len();
-        events.clear();
-        count
+        mailbox.queue.clear()
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub mod hub;
 #[cfg(feature = "ssr")]
 pub mod presence;
 #[cfg(feature = "ssr")]
+mod queue;
+#[cfg(feature = "ssr")]
 pub mod redis;
 
 #[cfg(feature = "hydrate")]

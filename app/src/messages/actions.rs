@@ -25,8 +25,7 @@ pub async fn send(
     let body = clean_body(body)?;
     if let Err(limited) = state.limits.check_send(author) {
         // A retry of a send that was stored is answered with it, over the limit or not.
-        let existing = store::by_client_id(&state.db, author, client_id).await?;
-        return existing.map_or(Err(limited), |existing| same_room(existing, room));
+        return original(state, author, client_id, room).await?.ok_or(limited);
     }
 
     let new = NewMessage { room, author, client_id: client_id.to_owned(), body, now: now_ms() };
@@ -41,16 +40,25 @@ pub async fn send(
         // with the original. Looking the client id up only here, not before every insert,
         // saves each send a query; the refused insert gives its sequence number back.
         Err(InsertError::DuplicateClientId) => {
-            let existing = store::by_client_id(&state.db, author, client_id).await?;
-            same_room(existing.ok_or(AppError::Internal)?, room)
+            original(state, author, client_id, room).await?.ok_or(AppError::Internal)
         }
         Err(InsertError::NotMember) => Err(AppError::NotFound),
         Err(InsertError::Other(e)) => Err(e),
     }
 }
 
-fn same_room(existing: Message, room: RoomId) -> Result<Message, AppError> {
-    if existing.room_id == room { Ok(existing) } else { Err(AppError::ClientIdReused) }
+/// The message `author` already sent under `client_id`, if any; a conflict if it went to
+/// another room.
+async fn original(
+    state: &AppState,
+    author: UserId,
+    client_id: &str,
+    room: RoomId,
+) -> Result<Option<Message>, AppError> {
+    match store::by_client_id(&state.db, author, client_id).await? {
+        Some(existing) if existing.room_id != room => Err(AppError::ClientIdReused),
+        existing => Ok(existing),
+    }
 }
 
 pub async fn history(

@@ -138,8 +138,10 @@ fn send_now(item: Pending, live: LiveState) {
     set_state(live, &item.client_id, PendingState::Sending);
     spawn_local(async move {
         let client_id = item.client_id;
+        let answer = send_message(item.room_id, client_id.clone(), item.body).await;
+        // Waits count from the answer, as the server's `Retry-After` does.
         let now = now_ms() as u64;
-        match send_message(item.room_id, client_id.clone(), item.body).await {
+        match answer {
             Ok(message) => {
                 live.pending.update(|p| p.retain(|x| x.client_id != client_id));
                 live.remember(message);
